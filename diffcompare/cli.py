@@ -1,0 +1,123 @@
+"""The command line: `diffcompare EXPR [--at x=2,y=3]... [--wrt x] [--json]`.
+
+Exit status as diff(1): 0 when nothing disagrees, 1 on a disagreement, 2 on bad input or
+usage, with one line on stderr and no traceback. Only click is imported at start-up, so
+`--help` and `--version` never load torch or SymPy.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+from .errors import DiffCompareError, UsageError
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def parse_point(text: str) -> dict[str, float] | float:
+    """`x=2,y=-1.5e3` as {'x': 2.0, 'y': -1500.0}; a bare number (one-variable case) as a float."""
+    text = text.strip()
+    if _NUMBER.fullmatch(text):
+        return _finite(text, text)
+    point: dict[str, float] = {}
+    for item in text.split(","):
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not name or not value:
+            raise UsageError(f"--at {text}: expected name=number pairs separated by commas, "
+                             "e.g. --at x=2,y=3")
+        if not _NUMBER.fullmatch(value):
+            raise UsageError(f"--at {text}: {value!r} is not a decimal number")
+        if name in point:
+            raise UsageError(f"--at {text}: {name} is given twice")
+        point[name] = _finite(value, text)
+    return point
+
+
+def _finite(value: str, text: str) -> float:
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise UsageError(f"--at {text}: {value} is not finite in float64")
+    return number
+
+
+class _Command(click.Command):
+    """Maps every error to one line on stderr and diff(1)'s exit codes, in one place."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> NoReturn:
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except DiffCompareError as error:
+            code = _fail(error.format_message(), error.exit_code)
+        except click.ClickException as error:
+            code = _fail(error.format_message(), 2)
+        except click.Abort:
+            code = _fail("aborted", 2)
+        except KeyboardInterrupt:
+            code = _fail("interrupted", 130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"diffcompare: error: {' '.join(message.split())}", err=True)
+    return code
+
+
+@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("expr")
+@click.option("--at", "points", multiple=True, metavar="x=2,y=3",
+              help="A point to compare at (repeat for more). Without it, seeded sample points "
+                   "where the expression is real and finite.")
+@click.option("--wrt", metavar="x[,y]", help="Differentiate by these variables (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--samples", default=5, show_default=True, type=click.IntRange(1, 1000),
+              help="How many sample points when no --at is given.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for the sample points.")
+@click.version_option(__version__, "-V", "--version", prog_name="diffcompare")
+def cli(expr: str, points: tuple[str, ...], wrt: str | None, as_json: bool, samples: int,
+        seed: int) -> int:
+    """Compare the derivative of EXPR computed symbolically (SymPy), by autograd (PyTorch) and
+    by finite differences, each judged against a 50-digit reference.
+
+    EXPR uses numbers, variables, + - * / ** ^, parentheses, pi, e and the functions sin
+    cos tan asin acos atan sinh cosh tanh exp log sqrt abs sigmoid relu softplus erf min
+    max. Exit status: 0 agree, 1 disagree, 2 bad input.
+
+    \b
+    Examples:
+      diffcompare "x**2+3*x"
+      diffcompare "(x**2+3*x+1)**3+4*(x**2+3*x+1)+2" --at x=2 --json
+      diffcompare "x1**2+x2**2+x1*x2" --at x1=10,x2=20
+    """
+    from .comparison import compare  # deferred: loads torch and SymPy
+    from .parser import parse
+    from .render import to_json, to_text
+    from .report import DISAGREE
+
+    problem = parse(expr)
+    at = None
+    if points:
+        at = [_named(parse_point(text), problem.names, text) for text in points]
+    report = compare(problem, at=at, wrt=wrt, samples=samples, seed=seed)
+    click.echo(to_json(report) if as_json else to_text(report))
+    return 1 if report.verdict == DISAGREE else 0
+
+
+def _named(point: dict[str, float] | float, names: Sequence[str], text: str) -> dict[str, float]:
+    if isinstance(point, dict):
+        return point
+    if len(names) != 1:
+        raise UsageError(f"--at {text}: name each variable ({', '.join(names)}), "
+                         "e.g. --at " + ",".join(f"{n}=1" for n in names))
+    return {names[0]: point}
+
+
+def main() -> NoReturn:
+    cli.main(prog_name="diffcompare")

@@ -1,0 +1,152 @@
+"""The torch compiler: SymPy expressions to a tape of torch operations, read from the op table.
+
+The tape holds one node per distinct subexpression, so a shared subexpression (the f in
+g(f(x))) is computed once and its gradient flows through one node, as in the graph a
+hand-written torch program records. Running the tape on batched inputs of shape (points,)
+evaluates every point in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+import sympy
+import torch
+
+from .errors import DiffCompareError
+from .ops import BY_NODE, OPS, Op
+
+# Rows whose torch function takes a Python number for one argument: keeping constants as
+# numbers there records the grad_fn a hand-written program would (PowBackward0, not ...1).
+_SCALAR_FRIENDLY = frozenset({"add", "mul", "pow"})
+
+
+class CompileError(DiffCompareError):
+    """An expression holds a SymPy node that no op-table row compiles."""
+
+    exit_code = 2
+
+    def __init__(self, node: sympy.Basic) -> None:
+        self.node = node
+        super().__init__(f"cannot compile {type(node).__name__} ({node}) to torch: "
+                         "no op-table row has it")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One tape entry: an input variable, a constant, or an op applied to earlier entries."""
+
+    expr: sympy.Expr
+    op: Op | None = None  # None for inputs and constants
+    args: tuple[int, ...] = ()
+    input: int | None = None  # index into the variables, for an input
+    value: float | None = None  # for a constant
+
+
+@dataclass(frozen=True)
+class Tape:
+    """A compiled program: its nodes in evaluation order and which of them are the outputs."""
+
+    variables: tuple[sympy.Symbol, ...]
+    nodes: tuple[Node, ...]
+    outputs: tuple[int, ...]
+
+    @property
+    def op_count(self) -> int:
+        return sum(node.op is not None for node in self.nodes)
+
+    def run(self, inputs: Sequence[torch.Tensor], *, keep: bool = False) -> Run:
+        """Evaluate on `inputs` (one tensor of shape (points,) per variable).
+
+        With `keep`, the run also holds every op node's tensor, for rounding-error estimates
+        and explanations.
+        """
+        if len(inputs) != len(self.variables):
+            raise ValueError(f"expected {len(self.variables)} inputs, got {len(inputs)}")
+        shape = torch.broadcast_shapes(*(t.shape for t in inputs)) if inputs else ()
+        like = inputs[0] if inputs else torch.zeros(())
+        values: list[Any] = []
+        for node in self.nodes:
+            if node.input is not None:
+                values.append(inputs[node.input])
+            elif node.op is None:
+                values.append(node.value)
+            else:
+                values.append(_apply(node, [values[i] for i in node.args], like))
+        outputs = tuple(_as_tensor(values[i], like).expand(shape) for i in self.outputs)
+        kept = tuple(v for v, n in zip(values, self.nodes, strict=True) if n.op is not None)
+        return Run(outputs=outputs, intermediates=kept if keep else ())
+
+
+@dataclass(frozen=True)
+class Run:
+    outputs: tuple[torch.Tensor, ...]
+    intermediates: tuple[torch.Tensor, ...]
+
+
+def compile_exprs(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol]) -> Tape:
+    """Compile `exprs` over `variables` into one tape that shares common subexpressions.
+
+    Raises CompileError for a node no op-table row covers.
+    """
+    builder = _TapeBuilder(tuple(variables))
+    outputs = tuple(builder.add(expr) for expr in exprs)
+    return Tape(variables=tuple(variables), nodes=tuple(builder.nodes), outputs=outputs)
+
+
+class _TapeBuilder:
+    def __init__(self, variables: tuple[sympy.Symbol, ...]) -> None:
+        self.variables = variables
+        self.nodes: list[Node] = []
+        self.index: dict[sympy.Expr, int] = {}
+
+    def add(self, expr: sympy.Expr) -> int:
+        if expr in self.index:  # memoised: a shared subexpression is one node
+            return self.index[expr]
+        node = self._node(expr)
+        self.nodes.append(node)
+        self.index[expr] = len(self.nodes) - 1
+        return self.index[expr]
+
+    def _node(self, expr: sympy.Expr) -> Node:
+        if isinstance(expr, sympy.Symbol):
+            if expr not in self.variables:
+                raise CompileError(expr)
+            return Node(expr, input=self.variables.index(expr))
+        if not expr.free_symbols:
+            value = complex(sympy.N(expr, 30))
+            if value.imag != 0:
+                raise CompileError(expr)
+            return Node(expr, value=value.real)
+        if isinstance(expr, sympy.Pow) and expr.exp == sympy.S.Half:
+            # Note: SymPy holds sqrt(x) as x**(1/2); torch.sqrt is the sqrt row's function.
+            return Node(expr, OPS["sqrt"], (self.add(expr.base),))
+        op = BY_NODE.get(type(expr))
+        if op is None:
+            raise CompileError(expr)
+        return Node(expr, op, tuple(self.add(arg) for arg in expr.args))
+
+
+def _apply(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:
+    op = node.op
+    assert op is not None
+    if op.name in _SCALAR_FRIENDLY:
+        if op.name != "pow":
+            # torch.add/mul take a number only as the second argument; both commute.
+            args = sorted(args, key=lambda a: not isinstance(a, torch.Tensor))
+        elif isinstance(args[1], float) and args[1].is_integer():
+            args = [args[0], int(args[1])]
+    else:
+        args = [_as_tensor(a, like) for a in args]
+    if op.nary:
+        return reduce(op.torch, args)  # type: ignore[no-any-return]
+    return op.torch(*args)  # type: ignore[no-any-return]
+
+
+def _as_tensor(value: Any, like: torch.Tensor) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    return torch.tensor(value, dtype=like.dtype, device=like.device)

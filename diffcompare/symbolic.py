@@ -1,0 +1,94 @@
+"""The symbolic path: SymPy's partial derivatives, simplified for display within a time bound."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import sympy
+
+from .ops import BY_NODE
+from .problem import Problem
+
+SIMPLIFY_SECONDS = 2.0
+"""The default time one comparison may spend simplifying all its derivatives."""
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """The partial derivatives of a problem's expression, one per `wrt` variable.
+
+    `raw` is what sympy.diff returned; `shown` is the simplified form where simplification
+    finished in time and gave something no larger (else `raw`). `simplified` says whether
+    every partial was simplified.
+    """
+
+    wrt: tuple[sympy.Symbol, ...]
+    raw: tuple[sympy.Expr, ...]
+    shown: tuple[sympy.Expr, ...]
+    simplified: bool
+
+
+def gradient(problem: Problem, wrt: Sequence[sympy.Symbol],
+             simplify_seconds: float = SIMPLIFY_SECONDS) -> Gradient:
+    """Differentiate the problem's expression by each `wrt` variable.
+
+    Simplification gets `simplify_seconds` in all and falls back to the unsimplified form,
+    so a large expression never hangs; outside the main thread (where no timer can
+    interrupt SymPy) it is skipped.
+    """
+    raw = tuple(sympy.diff(problem.expr, variable) for variable in wrt)
+    shown: list[sympy.Expr] = []
+    simplified = True
+    try:
+        with _time_limit(simplify_seconds):
+            for expr in raw:
+                shown.append(_tidy(expr))
+    except _OutOfTime:
+        simplified = False
+    shown.extend(raw[len(shown):])
+    return Gradient(wrt=tuple(wrt), raw=raw, shown=tuple(shown), simplified=simplified)
+
+
+def _tidy(expr: sympy.Expr) -> sympy.Expr:
+    candidate = sympy.simplify(expr)
+    # Simplification may reach for functions no op-table row compiles (Piecewise, ...) or
+    # produce something longer; the user is then better served by the plain derivative.
+    if not _only_table_nodes(candidate) or sympy.count_ops(candidate) > sympy.count_ops(expr):
+        return expr
+    return candidate  # type: ignore[no-any-return]
+
+
+def _only_table_nodes(expr: sympy.Expr) -> bool:
+    for node in sympy.preorder_traversal(expr):
+        if node.is_Atom or not node.free_symbols:
+            continue
+        if type(node) not in BY_NODE:
+            return False
+    return True
+
+
+class _OutOfTime(BaseException):
+    """Raised by the timer; a BaseException, so SymPy's own `except Exception` cannot eat it."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        raise _OutOfTime
+    if seconds <= 0:
+        raise _OutOfTime
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
