@@ -1,4 +1,4 @@
-"""diffcompare: one expression, differentiated symbolically, by autograd and by finite differences."""
+"""diffcompare: one expression, differentiated by SymPy, by autograd and by finite differences."""
 
 from __future__ import annotations
 

@@ -29,8 +29,9 @@ def parse_point(text: str) -> dict[str, float] | float:
     for item in text.split(","):
         name, sep, value = (part.strip() for part in item.partition("="))
         if not sep or not name or not value:
-            raise UsageError(f"--at {text}: expected name=number pairs separated by commas, "
-                             "e.g. --at x=2,y=3")
+            raise UsageError(
+                f"--at {text}: expected name=number pairs separated by commas, e.g. --at x=2,y=3"
+            )
         if not _NUMBER.fullmatch(value):
             raise UsageError(f"--at {text}: {value!r} is not a decimal number")
         if name in point:
@@ -49,9 +50,14 @@ def _finite(value: str, text: str) -> float:
 class _Command(click.Command):
     """Maps every error to one line on stderr and diff(1)'s exit codes, in one place."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> NoReturn:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except DiffCompareError as error:
@@ -72,17 +78,28 @@ def _fail(message: str, code: int) -> int:
 
 @click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("expr")
-@click.option("--at", "points", multiple=True, metavar="x=2,y=3",
-              help="A point to compare at (repeat for more). Without it, seeded sample points "
-                   "where the expression is real and finite.")
+@click.option(
+    "--at",
+    "points",
+    multiple=True,
+    metavar="x=2,y=3",
+    help="A point to compare at (repeat for more). Without it, seeded sample points "
+    "where the expression is real and finite.",
+)
 @click.option("--wrt", metavar="x[,y]", help="Differentiate by these variables (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-@click.option("--samples", default=5, show_default=True, type=click.IntRange(1, 1000),
-              help="How many sample points when no --at is given.")
+@click.option(
+    "--samples",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="How many sample points when no --at is given.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for the sample points.")
 @click.version_option(__version__, "-V", "--version", prog_name="diffcompare")
-def cli(expr: str, points: tuple[str, ...], wrt: str | None, as_json: bool, samples: int,
-        seed: int) -> int:
+def cli(
+    expr: str, points: tuple[str, ...], wrt: str | None, as_json: bool, samples: int, seed: int
+) -> int:
     """Compare the derivative of EXPR computed symbolically (SymPy), by autograd (PyTorch) and
     by finite differences, each judged against a 50-digit reference.
 
@@ -114,8 +131,10 @@ def _named(point: dict[str, float] | float, names: Sequence[str], text: str) -> 
     if isinstance(point, dict):
         return point
     if len(names) != 1:
-        raise UsageError(f"--at {text}: name each variable ({', '.join(names)}), "
-                         "e.g. --at " + ",".join(f"{n}=1" for n in names))
+        raise UsageError(
+            f"--at {text}: name each variable ({', '.join(names)}), "
+            "e.g. --at " + ",".join(f"{n}=1" for n in names)
+        )
     return {names[0]: point}
 
 

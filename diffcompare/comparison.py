@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import mpmath
@@ -27,9 +28,14 @@ TIMING_BUDGET = 0.05
 """Seconds of repeated evaluation per method, so sub-millisecond timings mean something."""
 
 
-def compare(expr: str | Problem, at: Point | Sequence[Point] | None = None,
-            wrt: str | Sequence[str] | None = None, *, samples: int = SAMPLES,
-            seed: int = 0) -> Report:
+def compare(
+    expr: str | Problem,
+    at: Point | Sequence[Point] | None = None,
+    wrt: str | Sequence[str] | None = None,
+    *,
+    samples: int = SAMPLES,
+    seed: int = 0,
+) -> Report:
     """Differentiate `expr` symbolically, by autograd and by finite differences, and judge
     each against the high-precision reference at the points `at` (a mapping of variable to
     number, or a list of them); without `at`, at `samples` seeded points where the
@@ -45,33 +51,51 @@ def compare(expr: str | Problem, at: Point | Sequence[Point] | None = None,
     prepare_seconds: dict[str, float] = {}
     for name, method in METHODS.items():
         prepared[name], prepare_seconds[name] = _timed_once(
-            lambda m=method: m.prepare(problem, targets))
+            partial(method.prepare, problem, targets)
+        )
 
-    points = (_points(problem, at) if at is not None
-              else _sample(prepared["symbolic"], prepared["finite_difference"],
-                           len(problem.variables), samples, seed))
+    points = (
+        _points(problem, at)
+        if at is not None
+        else _sample(
+            prepared["symbolic"],
+            prepared["finite_difference"],
+            len(problem.variables),
+            samples,
+            seed,
+        )
+    )
 
     values: dict[str, torch.Tensor] = {}
     bounds: dict[str, torch.Tensor] = {}
     timing: dict[str, Timing] = {}
     for name, method in METHODS.items():
-        values[name], seconds, runs = _timed(lambda m=method, n=name: m.evaluate(prepared[n],
-                                                                                 points))
+        values[name], seconds, runs = _timed(partial(method.evaluate, prepared[name], points))
         bounds[name] = method.bound(prepared[name], points, values[name])
         timing[name] = Timing(prepare=prepare_seconds[name], evaluate=seconds, runs=runs)
 
     grad = prepared["symbolic"].gradient
     truth = reference((problem.expr, *grad.raw), problem.variables, points.tolist())
     results = tuple(
-        _judge(targets, points[i].tolist(), truth[i], {n: (values[n][i], bounds[n][i])
-                                                       for n in METHODS})
+        _judge(
+            targets,
+            points[i].tolist(),
+            truth[i],
+            {n: (values[n][i], bounds[n][i]) for n in METHODS},
+        )
         for i in range(points.shape[0])
     )
     return Report(
-        expr=str(problem.expr), text=problem.text, variables=problem.names,
-        wrt=tuple(v.name for v in targets), derivative=tuple(str(d) for d in grad.shown),
-        simplified=grad.simplified, points=results, timing=timing,
-        method_labels={n: m.label for n, m in METHODS.items()}, dtype="float64",
+        expr=str(problem.expr),
+        text=problem.text,
+        variables=problem.names,
+        wrt=tuple(v.name for v in targets),
+        derivative=tuple(str(d) for d in grad.shown),
+        simplified=grad.simplified,
+        points=results,
+        timing=timing,
+        method_labels={n: m.label for n, m in METHODS.items()},
+        dtype="float64",
         reference_digits=REFERENCE_DIGITS,
     )
 
@@ -85,8 +109,10 @@ def _wrt(problem: Problem, wrt: str | Sequence[str] | None) -> tuple[sympy.Symbo
         try:
             chosen.append(problem.symbol(name))
         except KeyError:
-            raise UsageError(f"--wrt {name}: not a variable of the expression (its variables: "
-                             f"{', '.join(problem.names)})") from None
+            raise UsageError(
+                f"--wrt {name}: not a variable of the expression (its variables: "
+                f"{', '.join(problem.names)})"
+            ) from None
     if not chosen:
         raise UsageError("--wrt names no variable")
     return tuple(dict.fromkeys(chosen))
@@ -100,8 +126,10 @@ def _points(problem: Problem, at: Point | Sequence[Point]) -> torch.Tensor:
     for point in given:
         unknown = set(point) - set(problem.names)
         if unknown:
-            raise UsageError(f"--at {', '.join(sorted(unknown))}: not a variable of the "
-                             f"expression (its variables: {', '.join(problem.names)})")
+            raise UsageError(
+                f"--at {', '.join(sorted(unknown))}: not a variable of the "
+                f"expression (its variables: {', '.join(problem.names)})"
+            )
         missing = [n for n in problem.names if n not in point]
         if missing:
             raise UsageError(f"--at: no value for {', '.join(missing)}")
@@ -109,8 +137,9 @@ def _points(problem: Problem, at: Point | Sequence[Point]) -> torch.Tensor:
     return torch.tensor(rows, dtype=torch.float64)
 
 
-def _sample(symbolic: SymbolicPrepared, compiled: CompiledPrepared, n_vars: int, count: int,
-            seed: int) -> torch.Tensor:
+def _sample(
+    symbolic: SymbolicPrepared, compiled: CompiledPrepared, n_vars: int, count: int, seed: int
+) -> torch.Tensor:
     """`count` seeded points, rounded to 2 decimals for reading, where the expression, its
     derivative and the finite-difference probes around them are all finite."""
     generator = torch.Generator().manual_seed(seed)
@@ -123,12 +152,15 @@ def _sample(symbolic: SymbolicPrepared, compiled: CompiledPrepared, n_vars: int,
             return torch.stack(found[:count])
     if found:
         return torch.stack(found)
-    raise UsageError("found no point where the expression and its derivative are finite and "
-                     "real among 768 seeded samples; give points with --at")
+    raise UsageError(
+        "found no point where the expression and its derivative are finite and "
+        "real among 768 seeded samples; give points with --at"
+    )
 
 
-def _usable(symbolic: SymbolicPrepared, compiled: CompiledPrepared,
-            candidates: torch.Tensor) -> torch.Tensor:
+def _usable(
+    symbolic: SymbolicPrepared, compiled: CompiledPrepared, candidates: torch.Tensor
+) -> torch.Tensor:
     with torch.no_grad():
         derivative = torch.stack(symbolic.tape.run(_split(candidates)).outputs, dim=1)
         ok = derivative.isfinite().all(dim=1)
@@ -144,7 +176,8 @@ def _usable(symbolic: SymbolicPrepared, compiled: CompiledPrepared,
     ok &= (candidates != 0).all(dim=1)
     if candidates.shape[1] > 1:
         ok &= (candidates[:, :, None] != candidates[:, None, :]).sum(dim=(1, 2)) == (
-            candidates.shape[1] * (candidates.shape[1] - 1))
+            candidates.shape[1] * (candidates.shape[1] - 1)
+        )
     return ok
 
 
@@ -152,33 +185,62 @@ def _split(points: torch.Tensor) -> list[torch.Tensor]:
     return [points[:, j] for j in range(points.shape[1])]
 
 
-def _judge(wrt: Sequence[sympy.Symbol], at: list[float], truth: list[mpmath.mpf | None],
-           estimates: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> PointResult:
+def _judge(
+    wrt: Sequence[sympy.Symbol],
+    at: list[float],
+    truth: list[mpmath.mpf | None],
+    estimates: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
+) -> PointResult:
     value, *exact = truth
-    methods = {name: _method_point(v.tolist(), b.tolist(), exact)
-               for name, (v, b) in estimates.items()}
+    methods = {
+        name: _method_point(v.tolist(), b.tolist(), exact) for name, (v, b) in estimates.items()
+    }
     reference_values = tuple(None if r is None else float(r) for r in exact)
     names = list(estimates)
     differences = {
-        f"{a} - {b}": tuple(_difference(x, y) for x, y in zip(methods[a].value, methods[b].value,
-                                                               strict=True))
-        for i, a in enumerate(names) for b in names[:i]
+        f"{a} - {b}": tuple(
+            _difference(x, y) for x, y in zip(methods[a].value, methods[b].value, strict=True)
+        )
+        for i, a in enumerate(names)
+        for b in names[:i]
     }
     shown_value = None if value is None else float(value)
     if value is None or any(r is None for r in exact):
         what = "the expression" if value is None else "its derivative"
-        return PointResult(tuple(at), shown_value, reference_values, methods, differences, UNDEFINED,
-                           f"{what} has no finite real value here")
+        return PointResult(
+            tuple(at),
+            shown_value,
+            reference_values,
+            methods,
+            differences,
+            UNDEFINED,
+            f"{what} has no finite real value here",
+        )
     faults = [f"{name}: {m.status}" for name, m in methods.items() if not m.ok]
     if faults:
-        return PointResult(tuple(at), shown_value, reference_values, methods, differences, DISAGREE,
-                           "; ".join(faults))
-    return PointResult(tuple(at), shown_value, reference_values, methods, differences, AGREE,
-                       "every method is within its error bound of the reference")
+        return PointResult(
+            tuple(at),
+            shown_value,
+            reference_values,
+            methods,
+            differences,
+            DISAGREE,
+            "; ".join(faults),
+        )
+    return PointResult(
+        tuple(at),
+        shown_value,
+        reference_values,
+        methods,
+        differences,
+        AGREE,
+        "every method is within its error bound of the reference",
+    )
 
 
-def _method_point(values: list[float], bounds: list[float],
-                  exact: list[mpmath.mpf | None]) -> MethodPoint:
+def _method_point(
+    values: list[float], bounds: list[float], exact: list[mpmath.mpf | None]
+) -> MethodPoint:
     abs_errors: list[float | None] = []
     rel_errors: list[float | None] = []
     problems = []
@@ -197,9 +259,11 @@ def _method_point(values: list[float], bounds: list[float],
                 problems.append(f"error {error:.3g} exceeds its bound {bound:.3g}")
     return MethodPoint(
         value=tuple(v if _finite(v) else None for v in values),
-        abs_error=tuple(abs_errors), rel_error=tuple(rel_errors),
+        abs_error=tuple(abs_errors),
+        rel_error=tuple(rel_errors),
         bound=tuple(b if _finite(b) else None for b in bounds),
-        ok=not problems, status="; ".join(problems) or "ok",
+        ok=not problems,
+        status="; ".join(problems) or "ok",
     )
 
 

@@ -31,8 +31,9 @@ class CompileError(DiffCompareError):
 
     def __init__(self, node: sympy.Basic) -> None:
         self.node = node
-        super().__init__(f"cannot compile {type(node).__name__} ({node}) to torch: "
-                         "no op-table row has it")
+        super().__init__(
+            f"cannot compile {type(node).__name__} ({node}) to torch: no op-table row has it"
+        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,13 @@ class Tape:
         """
         if len(inputs) != len(self.variables):
             raise ValueError(f"expected {len(self.variables)} inputs, got {len(inputs)}")
-        shape = torch.broadcast_shapes(*(t.shape for t in inputs)) if inputs else ()
+        shape = (
+            torch.broadcast_shapes(  # type: ignore[no-untyped-call]
+                *(t.shape for t in inputs)
+            )
+            if inputs
+            else ()
+        )
         like = inputs[0] if inputs else torch.zeros(())
         values: list[Any] = []
         for node in self.nodes:

@@ -23,8 +23,14 @@ class ParseError(InputError):
     is allowed instead.
     """
 
-    def __init__(self, reason: str, *, column: int | None = None, piece: str | None = None,
-                 allowed: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        column: int | None = None,
+        piece: str | None = None,
+        allowed: str | None = None,
+    ) -> None:
         self.reason = reason
         self.column = column
         self.piece = piece
@@ -38,8 +44,9 @@ class ParseError(InputError):
 class LimitError(InputError):
     """The input would cost more than one input may: too long, too deep, too large a number."""
 
-    def __init__(self, what: str, limit: object, got: object | None = None,
-                 column: int | None = None) -> None:
+    def __init__(
+        self, what: str, limit: object, got: object | None = None, column: int | None = None
+    ) -> None:
         self.what = what
         self.limit = limit
         self.got = got

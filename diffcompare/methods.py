@@ -41,20 +41,21 @@ def _eps(dtype: torch.dtype) -> float:
 
 
 def _columns(points: torch.Tensor, requires_grad: bool = False) -> list[torch.Tensor]:
-    return [points[:, j].detach().clone().requires_grad_(requires_grad)
-            for j in range(points.shape[1])]
+    return [
+        points[:, j].detach().clone().requires_grad_(requires_grad) for j in range(points.shape[1])
+    ]
 
 
-def _sensitivity(outputs: Sequence[torch.Tensor], intermediates: Sequence[torch.Tensor]
-                 ) -> list[torch.Tensor]:
+def _sensitivity(
+    outputs: Sequence[torch.Tensor], intermediates: Sequence[torch.Tensor]
+) -> list[torch.Tensor]:
     """For each output, sum_i |d output / d v_i| * |v_i| over the tape's intermediates."""
     tracked = [v for v in intermediates if v.requires_grad]
     totals = []
     for out in outputs:
         total = torch.zeros_like(out.detach())
         if out.requires_grad and tracked:
-            grads = torch.autograd.grad(out.sum(), tracked, retain_graph=True,
-                                        allow_unused=True)
+            grads = torch.autograd.grad(out.sum(), tracked, retain_graph=True, allow_unused=True)
             for value, grad in zip(tracked, grads, strict=True):
                 if grad is not None:
                     total = total + (grad.abs() * value.detach().abs()).expand_as(total)
@@ -67,6 +68,7 @@ def _running_bound(values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 
 
 # -- symbolic: SymPy's derivative formulas, evaluated in floating point ----------------------
+
 
 @dataclass(frozen=True)
 class SymbolicPrepared:
@@ -85,14 +87,16 @@ def _symbolic_evaluate(prepared: SymbolicPrepared, points: torch.Tensor) -> torc
     return torch.stack(outputs, dim=1)
 
 
-def _symbolic_bound(prepared: SymbolicPrepared, points: torch.Tensor,
-                    values: torch.Tensor) -> torch.Tensor:
+def _symbolic_bound(
+    prepared: SymbolicPrepared, points: torch.Tensor, values: torch.Tensor
+) -> torch.Tensor:
     run = prepared.tape.run(_columns(points, requires_grad=True), keep=True)
     scale = torch.stack(_sensitivity(run.outputs, run.intermediates), dim=1)
     return _running_bound(values, scale)
 
 
 # -- autograd: torch's reverse mode on the compiled expression -------------------------------
+
 
 @dataclass(frozen=True)
 class CompiledPrepared:
@@ -101,12 +105,15 @@ class CompiledPrepared:
 
 
 def _compiled_prepare(problem: Problem, wrt: tuple[sympy.Symbol, ...]) -> CompiledPrepared:
-    return CompiledPrepared(compile_exprs([problem.expr], problem.variables),
-                            tuple(problem.variables.index(v) for v in wrt))
+    return CompiledPrepared(
+        compile_exprs([problem.expr], problem.variables),
+        tuple(problem.variables.index(v) for v in wrt),
+    )
 
 
-def _autograd(prepared: CompiledPrepared, points: torch.Tensor, *, create_graph: bool
-              ) -> tuple[list[torch.Tensor], tuple[torch.Tensor, ...]]:
+def _autograd(
+    prepared: CompiledPrepared, points: torch.Tensor, *, create_graph: bool
+) -> tuple[list[torch.Tensor], tuple[torch.Tensor, ...]]:
     inputs = _columns(points, requires_grad=True)
     run = prepared.tape.run(inputs, keep=create_graph)
     targets = [inputs[j] for j in prepared.wrt]
@@ -115,9 +122,10 @@ def _autograd(prepared: CompiledPrepared, points: torch.Tensor, *, create_graph:
         return [torch.zeros_like(t) for t in targets], run.intermediates
     # The points are independent, so the gradient of the sum is every point's gradient.
     grads = torch.autograd.grad(out.sum(), targets, allow_unused=True, create_graph=create_graph)
-    return ([g if g is not None else torch.zeros_like(t) for g, t in zip(grads, targets,
-                                                                          strict=True)],
-            run.intermediates)
+    return (
+        [g if g is not None else torch.zeros_like(t) for g, t in zip(grads, targets, strict=True)],
+        run.intermediates,
+    )
 
 
 def _autograd_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
@@ -125,8 +133,9 @@ def _autograd_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torc
     return torch.stack([g.detach() for g in grads], dim=1)
 
 
-def _autograd_bound(prepared: CompiledPrepared, points: torch.Tensor,
-                    values: torch.Tensor) -> torch.Tensor:
+def _autograd_bound(
+    prepared: CompiledPrepared, points: torch.Tensor, values: torch.Tensor
+) -> torch.Tensor:
     grads, intermediates = _autograd(prepared, points, create_graph=True)
     scale = torch.stack(_sensitivity(grads, intermediates), dim=1)
     return _running_bound(values, scale)
@@ -134,15 +143,18 @@ def _autograd_bound(prepared: CompiledPrepared, points: torch.Tensor,
 
 # -- finite differences: central differences on the compiled function -----------------------
 
+
 def fd_steps(points: torch.Tensor) -> torch.Tensor:
     """The step per point and variable: eps^(1/3) * max(1, |x|), made exactly representable
     (h = (x + h) - x), which balances truncation (~h^2) against rounding (~eps/h)."""
     raw = _eps(points.dtype) ** (1 / 3) * points.abs().clamp(min=1.0)
-    return (points + raw) - points
+    steps: torch.Tensor = (points + raw) - points
+    return steps
 
 
-def _probe(prepared: CompiledPrepared, points: torch.Tensor, multiples: Sequence[float]
-           ) -> tuple[torch.Tensor, torch.Tensor]:
+def _probe(
+    prepared: CompiledPrepared, points: torch.Tensor, multiples: Sequence[float]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """f at x + m*h*e_k for each multiple m and wrt variable k, in one batched pass.
 
     Returns the values, shape (len(multiples), len(wrt), points), and the steps h.
@@ -160,8 +172,9 @@ def _probe(prepared: CompiledPrepared, points: torch.Tensor, multiples: Sequence
     return values.reshape(len(multiples), len(prepared.wrt), points.shape[0]), steps
 
 
-def _central(values: torch.Tensor, steps: torch.Tensor, plus: int, minus: int,
-             width: float) -> torch.Tensor:
+def _central(
+    values: torch.Tensor, steps: torch.Tensor, plus: int, minus: int, width: float
+) -> torch.Tensor:
     return ((values[plus] - values[minus]) / (width * steps.T)).T
 
 
@@ -170,8 +183,9 @@ def _fd_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tens
     return _central(values, steps[:, list(prepared.wrt)], 0, 1, 2.0)
 
 
-def _fd_bound(prepared: CompiledPrepared, points: torch.Tensor,
-              values: torch.Tensor) -> torch.Tensor:
+def _fd_bound(
+    prepared: CompiledPrepared, points: torch.Tensor, values: torch.Tensor
+) -> torch.Tensor:
     probes, steps = _probe(prepared, points, (1.0, -1.0, 2.0, -2.0))
     steps = steps[:, list(prepared.wrt)]
     wide = _central(probes, steps, 2, 3, 4.0)
@@ -197,11 +211,16 @@ class Method:
     bound: Callable[[Any, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-METHODS: Mapping[str, Method] = MappingProxyType({
-    "symbolic": Method("symbolic", "symbolic (SymPy)", _symbolic_prepare,
-                       _symbolic_evaluate, _symbolic_bound),
-    "autograd": Method("autograd", "autograd (torch)", _compiled_prepare,
-                       _autograd_evaluate, _autograd_bound),
-    "finite_difference": Method("finite_difference", "finite difference", _compiled_prepare,
-                                _fd_evaluate, _fd_bound),
-})
+METHODS: Mapping[str, Method] = MappingProxyType(
+    {
+        "symbolic": Method(
+            "symbolic", "symbolic (SymPy)", _symbolic_prepare, _symbolic_evaluate, _symbolic_bound
+        ),
+        "autograd": Method(
+            "autograd", "autograd (torch)", _compiled_prepare, _autograd_evaluate, _autograd_bound
+        ),
+        "finite_difference": Method(
+            "finite_difference", "finite difference", _compiled_prepare, _fd_evaluate, _fd_bound
+        ),
+    }
+)

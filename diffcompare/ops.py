@@ -8,6 +8,7 @@ and the op tests all read this table; adding a function is adding one row.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -65,7 +66,9 @@ class Op:
     parsed arguments; `torch` computes it on tensors (binary for the n-ary rows, which the
     compiler folds); `partials` gives the local derivative with respect to each argument.
     `elementary` rewrites a custom node in elementary functions, for high-precision
-    evaluation. Rows with `user=False` appear in derivatives but not in the input language.
+    evaluation. `domain` is an open interval, for every argument, on which the row is real
+    and differentiable away from its kinks. Rows with `user=False` appear in derivatives
+    but not in the input language.
     """
 
     name: str
@@ -79,13 +82,14 @@ class Op:
     syntax: str | None = None
     user: bool = True
     elementary: Callable[..., sympy.Expr] | None = None
+    domain: tuple[float, float] = (-math.inf, math.inf)
 
     @property
     def nary(self) -> bool:
         return self.arity[1] is None
 
 
-class _TableFunction(sympy.Function):
+class _TableFunction(sympy.Function):  # type: ignore[misc]
     """A SymPy function whose derivative and real-valuedness come from its op-table row."""
 
     def fdiff(self, argindex: int = 1) -> sympy.Expr:
@@ -142,57 +146,228 @@ def _log(x: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
 
 _ROWS: Sequence[Op] = (
     # Operators: the parser builds a - b as a + (-1)*b and a / b as a * b**-1, as SymPy does.
-    Op("add", "addition", "加法", sympy.Add, sympy.Add, TorchFn("add"),
-       lambda *a: (sympy.S.One,) * len(a), arity=(2, None), syntax="+"),
-    Op("mul", "multiplication", "乘法", sympy.Mul, sympy.Mul, TorchFn("mul"),
-       _mul_partials, arity=(2, None), syntax="*"),
-    Op("pow", "power", "幂", sympy.Pow, sympy.Pow, TorchFn("pow"),
-       lambda b, e: (e * b ** (e - 1), b**e * sympy.log(b)), arity=(2, 2), syntax="**"),
+    Op(
+        "add",
+        "addition",
+        "加法",
+        sympy.Add,
+        sympy.Add,
+        TorchFn("add"),
+        lambda *a: (sympy.S.One,) * len(a),
+        arity=(2, None),
+        syntax="+",
+    ),
+    Op(
+        "mul",
+        "multiplication",
+        "乘法",
+        sympy.Mul,
+        sympy.Mul,
+        TorchFn("mul"),
+        _mul_partials,
+        arity=(2, None),
+        syntax="*",
+    ),
+    Op(
+        "pow",
+        "power",
+        "幂",
+        sympy.Pow,
+        sympy.Pow,
+        TorchFn("pow"),
+        lambda b, e: (e * b ** (e - 1), b**e * sympy.log(b)),
+        arity=(2, 2),
+        syntax="**",
+        domain=(0.0, math.inf),
+    ),
     # Functions of the input language.
-    Op("sin", "sine", "正弦", sympy.sin, sympy.sin, TorchFn("sin"),
-       lambda x: (sympy.cos(x),)),
-    Op("cos", "cosine", "余弦", sympy.cos, sympy.cos, TorchFn("cos"),
-       lambda x: (-sympy.sin(x),)),
-    Op("tan", "tangent", "正切", sympy.tan, sympy.tan, TorchFn("tan"),
-       lambda x: (1 + sympy.tan(x) ** 2,)),
-    Op("asin", "arcsine", "反正弦", sympy.asin, sympy.asin, TorchFn("asin"),
-       lambda x: (1 / sympy.sqrt(1 - x**2),)),
-    Op("acos", "arccosine", "反余弦", sympy.acos, sympy.acos, TorchFn("acos"),
-       lambda x: (-1 / sympy.sqrt(1 - x**2),)),
-    Op("atan", "arctangent", "反正切", sympy.atan, sympy.atan, TorchFn("atan"),
-       lambda x: (1 / (1 + x**2),)),
-    Op("sinh", "hyperbolic sine", "双曲正弦", sympy.sinh, sympy.sinh, TorchFn("sinh"),
-       lambda x: (sympy.cosh(x),)),
-    Op("cosh", "hyperbolic cosine", "双曲余弦", sympy.cosh, sympy.cosh, TorchFn("cosh"),
-       lambda x: (sympy.sinh(x),)),
-    Op("tanh", "hyperbolic tangent", "双曲正切", sympy.tanh, sympy.tanh, TorchFn("tanh"),
-       lambda x: (1 - sympy.tanh(x) ** 2,)),
-    Op("exp", "exponential", "指数函数", sympy.exp, sympy.exp, TorchFn("exp"),
-       lambda x: (sympy.exp(x),)),
-    Op("log", "natural logarithm", "自然对数", _log, sympy.log, TorchFn("log"),
-       lambda x: (1 / x,), arity=(1, 2)),
-    Op("sqrt", "square root", "平方根", sympy.sqrt, None, TorchFn("sqrt"),
-       lambda x: (1 / (2 * sympy.sqrt(x)),)),
-    Op("abs", "absolute value", "绝对值", sympy.Abs, sympy.Abs, TorchFn("abs"),
-       lambda x: (sympy.sign(x),)),
-    Op("sigmoid", "logistic sigmoid", "Sigmoid 函数", sigmoid, sigmoid, TorchFn("sigmoid"),
-       lambda x: (sigmoid(x) * (1 - sigmoid(x)),), elementary=lambda x: 1 / (1 + sympy.exp(-x))),
-    Op("relu", "rectified linear unit", "ReLU 函数", relu, relu, TorchFn("relu"),
-       lambda x: (sympy.Heaviside(x),), elementary=lambda x: sympy.Max(0, x)),
-    Op("softplus", "softplus", "Softplus 函数", softplus, softplus, _softplus,
-       lambda x: (sigmoid(x),), elementary=lambda x: sympy.log(1 + sympy.exp(x))),
-    Op("erf", "error function", "误差函数", sympy.erf, sympy.erf, TorchFn("erf"),
-       lambda x: (2 * sympy.exp(-(x**2)) / sympy.sqrt(sympy.pi),)),
-    Op("min", "minimum", "最小值", sympy.Min, sympy.Min, TorchFn("minimum"),
-       _extremum_partials(sympy.Min), arity=(2, None)),
-    Op("max", "maximum", "最大值", sympy.Max, sympy.Max, TorchFn("maximum"),
-       _extremum_partials(sympy.Max), arity=(2, None)),
+    Op("sin", "sine", "正弦", sympy.sin, sympy.sin, TorchFn("sin"), lambda x: (sympy.cos(x),)),
+    Op("cos", "cosine", "余弦", sympy.cos, sympy.cos, TorchFn("cos"), lambda x: (-sympy.sin(x),)),
+    Op(
+        "tan",
+        "tangent",
+        "正切",
+        sympy.tan,
+        sympy.tan,
+        TorchFn("tan"),
+        lambda x: (1 + sympy.tan(x) ** 2,),
+    ),
+    Op(
+        "asin",
+        "arcsine",
+        "反正弦",
+        sympy.asin,
+        sympy.asin,
+        TorchFn("asin"),
+        lambda x: (1 / sympy.sqrt(1 - x**2),),
+        domain=(-1.0, 1.0),
+    ),
+    Op(
+        "acos",
+        "arccosine",
+        "反余弦",
+        sympy.acos,
+        sympy.acos,
+        TorchFn("acos"),
+        lambda x: (-1 / sympy.sqrt(1 - x**2),),
+        domain=(-1.0, 1.0),
+    ),
+    Op(
+        "atan",
+        "arctangent",
+        "反正切",
+        sympy.atan,
+        sympy.atan,
+        TorchFn("atan"),
+        lambda x: (1 / (1 + x**2),),
+    ),
+    Op(
+        "sinh",
+        "hyperbolic sine",
+        "双曲正弦",
+        sympy.sinh,
+        sympy.sinh,
+        TorchFn("sinh"),
+        lambda x: (sympy.cosh(x),),
+    ),
+    Op(
+        "cosh",
+        "hyperbolic cosine",
+        "双曲余弦",
+        sympy.cosh,
+        sympy.cosh,
+        TorchFn("cosh"),
+        lambda x: (sympy.sinh(x),),
+    ),
+    Op(
+        "tanh",
+        "hyperbolic tangent",
+        "双曲正切",
+        sympy.tanh,
+        sympy.tanh,
+        TorchFn("tanh"),
+        lambda x: (1 - sympy.tanh(x) ** 2,),
+    ),
+    Op(
+        "exp",
+        "exponential",
+        "指数函数",
+        sympy.exp,
+        sympy.exp,
+        TorchFn("exp"),
+        lambda x: (sympy.exp(x),),
+    ),
+    Op(
+        "log",
+        "natural logarithm",
+        "自然对数",
+        _log,
+        sympy.log,
+        TorchFn("log"),
+        lambda x: (1 / x,),
+        arity=(1, 2),
+        domain=(0.0, math.inf),
+    ),
+    Op(
+        "sqrt",
+        "square root",
+        "平方根",
+        sympy.sqrt,
+        None,
+        TorchFn("sqrt"),
+        lambda x: (1 / (2 * sympy.sqrt(x)),),
+        domain=(0.0, math.inf),
+    ),
+    Op(
+        "abs",
+        "absolute value",
+        "绝对值",
+        sympy.Abs,
+        sympy.Abs,
+        TorchFn("abs"),
+        lambda x: (sympy.sign(x),),
+    ),
+    Op(
+        "sigmoid",
+        "logistic sigmoid",
+        "Sigmoid 函数",
+        sigmoid,
+        sigmoid,
+        TorchFn("sigmoid"),
+        lambda x: (sigmoid(x) * (1 - sigmoid(x)),),
+        elementary=lambda x: 1 / (1 + sympy.exp(-x)),
+    ),
+    Op(
+        "relu",
+        "rectified linear unit",
+        "ReLU 函数",
+        relu,
+        relu,
+        TorchFn("relu"),
+        lambda x: (sympy.Heaviside(x),),
+        elementary=lambda x: sympy.Max(0, x),
+    ),
+    Op(
+        "softplus",
+        "softplus",
+        "Softplus 函数",
+        softplus,
+        softplus,
+        _softplus,
+        lambda x: (sigmoid(x),),
+        elementary=lambda x: sympy.log(1 + sympy.exp(x)),
+    ),
+    Op(
+        "erf",
+        "error function",
+        "误差函数",
+        sympy.erf,
+        sympy.erf,
+        TorchFn("erf"),
+        lambda x: (2 * sympy.exp(-(x**2)) / sympy.sqrt(sympy.pi),),
+    ),
+    Op(
+        "min",
+        "minimum",
+        "最小值",
+        sympy.Min,
+        sympy.Min,
+        TorchFn("minimum"),
+        _extremum_partials(sympy.Min),
+        arity=(2, None),
+    ),
+    Op(
+        "max",
+        "maximum",
+        "最大值",
+        sympy.Max,
+        sympy.Max,
+        TorchFn("maximum"),
+        _extremum_partials(sympy.Max),
+        arity=(2, None),
+    ),
     # Functions that derivatives produce but users do not type.
-    Op("sign", "sign", "符号函数", sympy.sign, sympy.sign, TorchFn("sign"),
-       lambda x: (2 * sympy.DiracDelta(x),), user=False),
-    Op("heaviside", "Heaviside step", "单位阶跃函数", sympy.Heaviside, sympy.Heaviside,
-       _heaviside, lambda x, *h0: (sympy.DiracDelta(x),) + (sympy.S.Zero,) * len(h0),
-       arity=(1, 2), user=False),
+    Op(
+        "sign",
+        "sign",
+        "符号函数",
+        sympy.sign,
+        sympy.sign,
+        TorchFn("sign"),
+        lambda x: (2 * sympy.DiracDelta(x),),
+        user=False,
+    ),
+    Op(
+        "heaviside",
+        "Heaviside step",
+        "单位阶跃函数",
+        sympy.Heaviside,
+        sympy.Heaviside,
+        _heaviside,
+        lambda x, *h0: (sympy.DiracDelta(x),) + (sympy.S.Zero,) * len(h0),
+        arity=(1, 2),
+        user=False,
+    ),
 )
 
 OPS: Mapping[str, Op] = MappingProxyType({row.name: row for row in _ROWS})

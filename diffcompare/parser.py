@@ -80,8 +80,16 @@ _REFUSED: dict[type[ast.AST], str] = {
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _OTHER_OPERATORS = {
-    ast.MatMult: "@", ast.Mod: "%", ast.FloorDiv: "//", ast.LShift: "<<", ast.RShift: ">>",
-    ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^", ast.Not: "not", ast.Invert: "~",
+    ast.MatMult: "@",
+    ast.Mod: "%",
+    ast.FloorDiv: "//",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+    ast.Not: "not",
+    ast.Invert: "~",
 }
 
 
@@ -124,8 +132,9 @@ def _check_characters(text: str) -> None:
         else:
             name = unicodedata.name(char, "unnamed")
             what = f"non-ASCII character U+{ord(char):04X} ({name})"
-        raise ParseError(f"{what} is not allowed", column=index + 1,
-                         allowed="ASCII text: " + ALLOWED)
+        raise ParseError(
+            f"{what} is not allowed", column=index + 1, allowed="ASCII text: " + ALLOWED
+        )
 
 
 def _check_brackets_and_digits(text: str, limits: Limits) -> None:
@@ -140,8 +149,12 @@ def _check_brackets_and_digits(text: str, limits: Limits) -> None:
             depth -= 1
     for run in _DIGIT_RUN.finditer(text):
         if len(run.group()) > limits.literal_digits:
-            raise LimitError("digits in a number", limits.literal_digits, len(run.group()),
-                             column=run.start() + 1)
+            raise LimitError(
+                "digits in a number",
+                limits.literal_digits,
+                len(run.group()),
+                column=run.start() + 1,
+            )
 
 
 def _caret_to_power(text: str) -> tuple[str, list[int]]:
@@ -164,8 +177,12 @@ def _ast_parse(source: str, columns: list[int], text: str, limits: Limits) -> as
         reason = (error.msg or "invalid syntax").split(".")[0]
         if "too many nested" in reason:
             raise LimitError("nesting depth", limits.depth, column=column) from None
-        raise ParseError(f"not a single expression ({reason})", column=column,
-                         piece=text[column - 1 : column + 9] or None, allowed=ALLOWED) from None
+        raise ParseError(
+            f"not a single expression ({reason})",
+            column=column,
+            piece=text[column - 1 : column + 9] or None,
+            allowed=ALLOWED,
+        ) from None
     except (RecursionError, MemoryError):
         raise LimitError("nesting depth", limits.depth) from None
 
@@ -190,13 +207,15 @@ def _check_result(expr: sympy.Expr) -> None:
     if expr.has(sympy.zoo, sympy.oo, sympy.nan):
         raise ParseError("the expression is undefined everywhere (a division by zero or log(0))")
     if expr.has(sympy.I):
-        raise ParseError("the expression is not real-valued (e.g. the square root of a negative "
-                         "constant)")
+        raise ParseError(
+            "the expression is not real-valued (e.g. the square root of a negative constant)"
+        )
 
 
 def _natural_key(name: str) -> list[tuple[int, int | str]]:
-    return [(0, int(part)) if part.isdigit() else (1, part)
-            for part in re.split(r"(\d+)", name) if part]
+    return [
+        (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name) if part
+    ]
 
 
 class _Builder:
@@ -235,28 +254,40 @@ class _Builder:
         return piece if len(piece) <= 40 else piece[:37] + "..."
 
     def _refuse(self, node: ast.AST, reason: str, allowed: str | None = ALLOWED) -> NoReturn:
-        raise ParseError(reason, column=self._column(node), piece=self._piece(node),
-                         allowed=allowed)
+        raise ParseError(
+            reason, column=self._column(node), piece=self._piece(node), allowed=allowed
+        )
 
     # -- leaves ---------------------------------------------------------------------------
 
     def _number(self, node: ast.Constant) -> sympy.Expr:
         if not isinstance(node.value, int | float) or isinstance(node.value, bool):
-            kind = {str: "strings", bytes: "bytes", complex: "imaginary numbers",
-                    bool: "booleans"}.get(type(node.value), f"{type(node.value).__name__} values")
+            kind = {
+                str: "strings",
+                bytes: "bytes",
+                complex: "imaginary numbers",
+                bool: "booleans",
+            }.get(type(node.value), f"{type(node.value).__name__} values")
             self._refuse(node, f"{kind} are not allowed")
         literal = self.source[node.col_offset : node.end_col_offset]
         if not _DECIMAL.fullmatch(literal):
-            self._refuse(node, "only plain decimal numbers are allowed (no hex, octal, binary, "
-                         "underscores or imaginary unit)")
+            self._refuse(
+                node,
+                "only plain decimal numbers are allowed (no hex, octal, binary, "
+                "underscores or imaginary unit)",
+            )
         value = float(literal)
         if not math.isfinite(value):
-            self._refuse(node, "the number is too large for float64 (its largest is 1.8e308)",
-                         allowed=None)
+            self._refuse(
+                node, "the number is too large for float64 (its largest is 1.8e308)", allowed=None
+            )
         mantissa = re.split("[eE]", literal)[0]
         if value == 0.0 and mantissa.strip("0.") != "":
-            self._refuse(node, "the number underflows to zero in float64 (its smallest positive "
-                         "value is 5e-324)", allowed=None)
+            self._refuse(
+                node,
+                "the number underflows to zero in float64 (its smallest positive value is 5e-324)",
+                allowed=None,
+            )
         exact = Fraction(literal)  # safe now: its exponent is within float64's range
         return sympy.Rational(exact.numerator, exact.denominator)
 
@@ -269,11 +300,17 @@ class _Builder:
         if name in OPS:
             self._refuse(node, f"{name} is a function: call it as {name}(...)")
         if not _NAME.fullmatch(name):
-            self._refuse(node, "a variable name is ASCII letters, digits and underscores, "
-                         "starting with a letter")
+            self._refuse(
+                node,
+                "a variable name is ASCII letters, digits and underscores, starting with a letter",
+            )
         if len(name) > self.limits.name_length:
-            raise LimitError("length of a variable name", self.limits.name_length, len(name),
-                             column=self._column(node))
+            raise LimitError(
+                "length of a variable name",
+                self.limits.name_length,
+                len(name),
+                column=self._column(node),
+            )
         if name not in self.symbols:
             self.symbols[name] = sympy.Symbol(name, real=True)
         return self.symbols[name]
@@ -285,15 +322,19 @@ class _Builder:
             return -self.build(node.operand)
         if isinstance(node.op, ast.UAdd):
             return self.build(node.operand)
-        self._refuse(node, f"the operator {_OTHER_OPERATORS.get(type(node.op), '?')!r} is not "
-                     "allowed")
+        self._refuse(
+            node, f"the operator {_OTHER_OPERATORS.get(type(node.op), '?')!r} is not allowed"
+        )
 
     def _binary(self, node: ast.BinOp) -> sympy.Expr:
         kind = type(node.op)
         if kind not in _BINARY:
             symbol = _OTHER_OPERATORS.get(kind, "?")
-            hint = (" (matrix products need matrix variables, not supported yet)"
-                    if kind is ast.MatMult else "")
+            hint = (
+                " (matrix products need matrix variables, not supported yet)"
+                if kind is ast.MatMult
+                else ""
+            )
             self._refuse(node, f"the operator {symbol!r} is not allowed{hint}")
         left, right = self.build(node.left), self.build(node.right)
         if kind is ast.Add:
@@ -311,13 +352,18 @@ class _Builder:
         if exponent.is_Rational:
             largest = max(abs(exponent.p), abs(exponent.q))
             if largest > self.limits.exponent:
-                raise LimitError("size of an exponent", self.limits.exponent, exponent,
-                                 column=self._column(node))
+                raise LimitError(
+                    "size of an exponent", self.limits.exponent, exponent, column=self._column(node)
+                )
             if base.is_Rational and base != 0:
                 digits = abs(exponent) * max(_digits(base.p), _digits(base.q))
                 if digits > self.limits.number_digits:
-                    raise LimitError("digits of a computed number", self.limits.number_digits,
-                                     f"about {int(digits)}", column=self._column(node))
+                    raise LimitError(
+                        "digits of a computed number",
+                        self.limits.number_digits,
+                        f"about {int(digits)}",
+                        column=self._column(node),
+                    )
         return OPS["pow"].build(base, exponent)
 
     def _call(self, node: ast.Call) -> sympy.Expr:
@@ -329,8 +375,11 @@ class _Builder:
         if row is None:
             if name.startswith("_"):
                 self._refuse(node.func, "names starting with an underscore are not allowed")
-            self._refuse(node.func, f"unknown function {name!r}",
-                         allowed="the functions " + ", ".join(sorted(FUNCTIONS)))
+            self._refuse(
+                node.func,
+                f"unknown function {name!r}",
+                allowed="the functions " + ", ".join(sorted(FUNCTIONS)),
+            )
         if node.keywords:
             keyword = node.keywords[0]
             self._refuse(keyword, "keyword arguments are not allowed", allowed=None)
@@ -340,10 +389,16 @@ class _Builder:
         low, high = row.arity
         count = len(node.args)
         if count < low or (high is not None and count > high):
-            expected = str(low) if low == high else (f"at least {low}" if high is None
-                                                     else f"{low} or {high}")
-            self._refuse(node, f"{name} takes {expected} argument{'s' * (expected != '1')}, "
-                         f"got {count}", allowed=None)
+            expected = (
+                str(low)
+                if low == high
+                else (f"at least {low}" if high is None else f"{low} or {high}")
+            )
+            self._refuse(
+                node,
+                f"{name} takes {expected} argument{'s' * (expected != '1')}, got {count}",
+                allowed=None,
+            )
         return row.build(*(self.build(argument) for argument in node.args))
 
 

@@ -11,8 +11,11 @@ import sympy
 REFERENCE_DIGITS = 50
 
 
-def reference(formulas: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
-              points: Sequence[Sequence[float]]) -> list[list[mpmath.mpf | None]]:
+def reference(
+    formulas: Sequence[sympy.Expr],
+    variables: Sequence[sympy.Symbol],
+    points: Sequence[Sequence[float]],
+) -> list[list[mpmath.mpf | None]]:
     """Evaluate each formula at each point to REFERENCE_DIGITS digits.
 
     Points are taken as the exact binary values the float64 methods see. An entry is None
@@ -20,8 +23,10 @@ def reference(formulas: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol],
     """
     table: list[list[mpmath.mpf | None]] = []
     for point in points:
-        subs = {v: sympy.Rational(*Fraction(x).as_integer_ratio())
-                for v, x in zip(variables, point, strict=True)}
+        subs = {
+            v: sympy.Rational(*Fraction(x).as_integer_ratio())
+            for v, x in zip(variables, point, strict=True)
+        }
         table.append([_real_value(formula, subs) for formula in formulas])
     return table
 

@@ -28,8 +28,10 @@ def _seconds(value: float) -> str:
 
 def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in rows]
+    return [
+        indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
 
 
 def to_text(report: Report) -> str:
@@ -41,27 +43,36 @@ def to_text(report: Report) -> str:
         lines.append("             (not simplified: simplification ran out of time)")
     lines.append("")
 
-    header = ["point", "method", *(f"d/d{n}" for n in report.wrt), "max |error|", "bound",
-              "check"]
+    header = ["point", "method", *(f"d/d{n}" for n in report.wrt), "max |error|", "bound", "check"]
     rows: list[list[str]] = [header]
     for point in report.points:
-        at = ", ".join(f"{n}={_number(v, 6)}" for n, v in zip(report.variables, point.at,
-                                                               strict=True))
-        rows.append([at, "reference", *(_number(r) for r in point.reference), "", "",
-                     point.verdict])
+        at = ", ".join(
+            f"{n}={_number(v, 6)}" for n, v in zip(report.variables, point.at, strict=True)
+        )
+        rows.append(
+            [at, "reference", *(_number(r) for r in point.reference), "", "", point.verdict]
+        )
         for name, method in point.methods.items():
             errors = [e for e in method.abs_error if e is not None]
             bounds = [b for b in method.bound if b is not None]
-            rows.append(["", report.method_labels[name], *(_number(v) for v in method.value),
-                         _number(max(errors), 2) if errors else "—",
-                         _number(max(bounds), 2) if bounds else "—", _MARK[method.ok]])
+            rows.append(
+                [
+                    "",
+                    report.method_labels[name],
+                    *(_number(v) for v in method.value),
+                    _number(max(errors), 2) if errors else "—",
+                    _number(max(bounds), 2) if bounds else "—",
+                    _MARK[method.ok],
+                ]
+            )
     lines += _table(rows, indent="")
     lines.append("")
 
     timing = [["timing", "prepare", f"evaluate ({len(report.points)} points)", "runs"]]
     for name, t in report.timing.items():
-        timing.append([report.method_labels[name], _seconds(t.prepare), _seconds(t.evaluate),
-                       str(t.runs)])
+        timing.append(
+            [report.method_labels[name], _seconds(t.prepare), _seconds(t.evaluate), str(t.runs)]
+        )
     lines += _table(timing, indent="")
     lines.append("")
     lines.append(_verdict_line(report))
@@ -71,8 +82,10 @@ def to_text(report: Report) -> str:
 def _verdict_line(report: Report) -> str:
     count = len(report.points)
     if report.verdict == AGREE:
-        return (f"verdict: agree — every method is within its error bound of the "
-                f"{report.reference_digits}-digit reference at {count} point(s)")
+        return (
+            f"verdict: agree — every method is within its error bound of the "
+            f"{report.reference_digits}-digit reference at {count} point(s)"
+        )
     if report.verdict == DISAGREE:
         bad = [p for p in report.points if p.verdict == DISAGREE]
         return f"verdict: disagree at {len(bad)} of {count} point(s) — {bad[0].reason}"

@@ -69,6 +69,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-ready data: the shape `--json` prints (no NaN or inf)."""
+
         def by_wrt(values: tuple[float | None, ...]) -> dict[str, float | None]:
             return dict(zip(self.wrt, values, strict=True))
 

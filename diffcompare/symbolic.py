@@ -32,8 +32,9 @@ class Gradient:
     simplified: bool
 
 
-def gradient(problem: Problem, wrt: Sequence[sympy.Symbol],
-             simplify_seconds: float = SIMPLIFY_SECONDS) -> Gradient:
+def gradient(
+    problem: Problem, wrt: Sequence[sympy.Symbol], simplify_seconds: float = SIMPLIFY_SECONDS
+) -> Gradient:
     """Differentiate the problem's expression by each `wrt` variable.
 
     Simplification gets `simplify_seconds` in all and falls back to the unsimplified form,
@@ -49,7 +50,7 @@ def gradient(problem: Problem, wrt: Sequence[sympy.Symbol],
                 shown.append(_tidy(expr))
     except _OutOfTime:
         simplified = False
-    shown.extend(raw[len(shown):])
+    shown.extend(raw[len(shown) :])
     return Gradient(wrt=tuple(wrt), raw=raw, shown=tuple(shown), simplified=simplified)
 
 
@@ -59,7 +60,7 @@ def _tidy(expr: sympy.Expr) -> sympy.Expr:
     # produce something longer; the user is then better served by the plain derivative.
     if not _only_table_nodes(candidate) or sympy.count_ops(candidate) > sympy.count_ops(expr):
         return expr
-    return candidate  # type: ignore[no-any-return]
+    return candidate
 
 
 def _only_table_nodes(expr: sympy.Expr) -> bool:

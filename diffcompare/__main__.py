@@ -1,0 +1,5 @@
+"""`python -m diffcompare EXPR ...` runs the command line."""
+
+from .cli import main
+
+main()
