@@ -67,13 +67,8 @@ class Tape:
         """
         if len(inputs) != len(self.variables):
             raise ValueError(f"expected {len(self.variables)} inputs, got {len(inputs)}")
-        shape = (
-            torch.broadcast_shapes(  # type: ignore[no-untyped-call]
-                *(t.shape for t in inputs)
-            )
-            if inputs
-            else ()
-        )
+        shapes = {t.shape for t in inputs}
+        shape = shapes.pop() if len(shapes) == 1 else torch.broadcast_shapes(*shapes)  # type: ignore[no-untyped-call]
         like = inputs[0] if inputs else torch.zeros(())
         values: list[Any] = []
         for node in self.nodes:
@@ -134,17 +129,18 @@ class _TapeBuilder:
         op = BY_NODE.get(type(expr))
         if op is None:
             raise CompileError(expr)
-        return Node(expr, op, tuple(self.add(arg) for arg in expr.args))
+        args = tuple(self.add(arg) for arg in expr.args)
+        if op.name in _SCALAR_FRIENDLY and op.name != "pow":
+            # torch.add/mul take a number only as the second argument; both commute.
+            args = tuple(sorted(args, key=lambda i: self.nodes[i].value is not None))
+        return Node(expr, op, args)
 
 
 def _apply(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:
     op = node.op
     assert op is not None
     if op.name in _SCALAR_FRIENDLY:
-        if op.name != "pow":
-            # torch.add/mul take a number only as the second argument; both commute.
-            args = sorted(args, key=lambda a: not isinstance(a, torch.Tensor))
-        elif isinstance(args[1], float) and args[1].is_integer():
+        if op.name == "pow" and isinstance(args[1], float) and args[1].is_integer():
             args = [args[0], int(args[1])]
     else:
         args = [_as_tensor(a, like) for a in args]

@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import NoReturn
 
 import sympy
+from sympy.core.parameters import distribute
 
 from .errors import LimitError, ParseError
 from .ops import CONSTANTS, FUNCTIONS, OPS
@@ -111,7 +112,10 @@ def parse(text: str, limits: Limits = DEFAULT_LIMITS) -> Problem:
     tree = _ast_parse(source, columns, text, limits)
     _check_tree_size(tree, columns, limits)
     builder = _Builder(text, source, columns, limits)
-    expr = builder.build(tree.body)
+    # Keep 4*(x**2+3*x+1) as written: SymPy would distribute the 4 and lose the shared
+    # subexpression that the torch graph and the chain-rule explanation are built around.
+    with distribute(False):
+        expr = builder.build(tree.body)
     _check_result(expr)
     variables = tuple(sorted(builder.symbols.values(), key=lambda s: _natural_key(s.name)))
     if len(variables) > limits.variables:
