@@ -141,7 +141,11 @@ def _extremum_partials(pick: type[sympy.Basic]) -> Partials:
 
 
 def _log(x: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
-    return sympy.log(x) if base is None else sympy.log(x) / sympy.log(base)
+    if base is None:
+        return sympy.log(x)
+    if base.is_number and not (base.is_positive and base != 1):
+        raise ValueError("the base of a logarithm must be a positive number other than 1")
+    return sympy.log(x) / sympy.log(base)
 
 
 _ROWS: Sequence[Op] = (

@@ -12,7 +12,9 @@ from __future__ import annotations
 import ast
 import math
 import re
+import threading
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import NoReturn
@@ -20,6 +22,7 @@ from typing import NoReturn
 import sympy
 from sympy.core.parameters import distribute
 
+from .deadline import OutOfTime, time_limit
 from .errors import LimitError, ParseError
 from .ops import CONSTANTS, FUNCTIONS, OPS
 from .problem import Problem
@@ -37,6 +40,8 @@ class Limits:
     exponent: int = 1_000  # numerator and denominator of a rational exponent
     number_digits: int = 1_000  # decimal digits of a number the expression computes exactly
     name_length: int = 64
+    arguments: int = 8  # of one call: SymPy compares min/max arguments pairwise
+    constant_seconds: float = 1.0  # to evaluate the constant parts (pi**cosh(9**9) never ends)
 
 
 DEFAULT_LIMITS = Limits()
@@ -116,7 +121,7 @@ def parse(text: str, limits: Limits = DEFAULT_LIMITS) -> Problem:
     # subexpression that the torch graph and the chain-rule explanation are built around.
     with distribute(False):
         expr = builder.build(tree.body)
-    _check_result(expr)
+    _check_result(expr, limits)
     variables = tuple(sorted(builder.symbols.values(), key=lambda s: _natural_key(s.name)))
     if len(variables) > limits.variables:
         raise LimitError("number of variables", limits.variables, len(variables))
@@ -125,9 +130,11 @@ def parse(text: str, limits: Limits = DEFAULT_LIMITS) -> Problem:
 
 def _check_characters(text: str) -> None:
     for index, char in enumerate(text):
-        if " " <= char <= "~" or char == "\t":
+        if (" " <= char <= "~" or char == "\t") and char != "#":
             continue
-        if char == "\0":
+        if char == "#":
+            what = "a comment (#)"
+        elif char == "\0":
             what = "NUL byte"
         elif char in "\r\n":
             what = "line break (an expression is one line)"
@@ -165,7 +172,8 @@ def _caret_to_power(text: str) -> tuple[str, list[int]]:
     """Rewrite `^` as `**`; return the new text and each of its characters' original column."""
     pieces: list[str] = []
     columns: list[int] = []
-    for index, char in enumerate(text):
+    start = len(text) - len(text.lstrip(" \t"))  # ast.parse reads leading blanks as indent
+    for index, char in enumerate(text[start:], start):
         pieces.append("**" if char == "^" else char)
         columns.extend([index + 1] * (2 if char == "^" else 1))
     columns.append(len(text) + 1)  # the end of the text, where a syntax error may point
@@ -174,7 +182,11 @@ def _caret_to_power(text: str) -> tuple[str, list[int]]:
 
 def _ast_parse(source: str, columns: list[int], text: str, limits: Limits) -> ast.Expression:
     try:
-        return ast.parse(source, mode="eval")
+        # Python's own SyntaxWarnings ("invalid escape sequence") are not the user's concern,
+        # and under -W error they would turn some texts into errors: silence them.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source, mode="eval")
     except SyntaxError as error:
         offset = min(max((error.offset or 1) - 1, 0), len(columns) - 1)
         column = columns[offset]
@@ -207,13 +219,33 @@ def _check_tree_size(tree: ast.Expression, columns: list[int], limits: Limits) -
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
-def _check_result(expr: sympy.Expr) -> None:
+def _check_result(expr: sympy.Expr, limits: Limits) -> None:
     if expr.has(sympy.zoo, sympy.oo, sympy.nan):
         raise ParseError("the expression is undefined everywhere (a division by zero or log(0))")
-    if expr.has(sympy.I):
-        raise ParseError(
-            "the expression is not real-valued (e.g. the square root of a negative constant)"
-        )
+    for constant in _constant_parts(expr):
+        try:
+            with time_limit(limits.constant_seconds):
+                value = constant.evalf(20)
+        except OutOfTime:
+            if threading.current_thread() is not threading.main_thread():
+                continue  # no timer off the main thread: accepted unchecked (see deadline.py)
+            raise LimitError(
+                "time to evaluate a constant", f"{limits.constant_seconds} s"
+            ) from None
+        if not (value.is_real and value.is_finite):
+            shown = str(constant)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise ParseError(
+                f"the constant {shown} is not a finite real number",
+                allowed="constants inside each function's real domain",
+            )
+
+
+def _constant_parts(expr: sympy.Expr) -> list[sympy.Expr]:
+    """The largest subexpressions without variables (other than plain numbers)."""
+    if not expr.free_symbols:
+        return [] if expr.is_Rational or expr.is_NumberSymbol else [expr]
+    return [part for arg in expr.args for part in _constant_parts(arg)]
 
 
 def _natural_key(name: str) -> list[tuple[int, int | str]]:
@@ -286,7 +318,9 @@ class _Builder:
                 node, "the number is too large for float64 (its largest is 1.8e308)", allowed=None
             )
         mantissa = re.split("[eE]", literal)[0]
-        if value == 0.0 and mantissa.strip("0.") != "":
+        if value == 0.0 and mantissa.strip("0.") == "":
+            return sympy.S.Zero  # 0e99999999: never let Fraction build 10**99999999
+        if value == 0.0:
             self._refuse(
                 node,
                 "the number underflows to zero in float64 (its smallest positive value is 5e-324)",
@@ -342,25 +376,39 @@ class _Builder:
             self._refuse(node, f"the operator {symbol!r} is not allowed{hint}")
         left, right = self.build(node.left), self.build(node.right)
         if kind is ast.Add:
-            return OPS["add"].build(left, right)
-        if kind is ast.Sub:
-            return OPS["add"].build(left, -right)
-        if kind is ast.Mult:
-            return OPS["mul"].build(left, right)
-        if kind is ast.Div:
-            return OPS["mul"].build(left, self._power(node, right, sympy.S.NegativeOne))
-        return self._power(node, left, right)
+            result = OPS["add"].build(left, right)
+        elif kind is ast.Sub:
+            result = OPS["add"].build(left, -right)
+        elif kind is ast.Mult:
+            result = OPS["mul"].build(left, right)
+        elif kind is ast.Div:
+            result = OPS["mul"].build(left, self._power(node, right, sympy.S.NegativeOne))
+        else:
+            result = self._power(node, left, right)
+        # Each step at most doubles a number's digits, so checking every step bounds them all.
+        for term in (result, *result.args):
+            if term.is_Rational and _number_digits(term) > self.limits.number_digits:
+                raise LimitError(
+                    "digits of a computed number",
+                    self.limits.number_digits,
+                    f"about {int(_number_digits(term))}",
+                    column=self._column(node),
+                )
+        return result
 
     def _power(self, node: ast.AST, base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
         # SymPy computes numeric powers eagerly (9**9**9 would never finish): bound them first.
         if exponent.is_Rational:
-            largest = max(abs(exponent.p), abs(exponent.q))
-            if largest > self.limits.exponent:
+            if max(abs(exponent.p), abs(exponent.q)) > self.limits.exponent:
+                size = _number_digits(exponent)
+                shown = exponent if size < 20 else f"a number of about {int(size)} digits"
                 raise LimitError(
-                    "size of an exponent", self.limits.exponent, exponent, column=self._column(node)
+                    "size of an exponent", self.limits.exponent, shown, column=self._column(node)
                 )
-            if base.is_Rational and base != 0:
-                digits = abs(exponent) * max(_digits(base.p), _digits(base.q))
+            # SymPy computes c**n for a number c at once, and (c*x)**n as c**n * x**n.
+            coefficient = base.as_coeff_Mul()[0] if base.is_Mul else base
+            if coefficient.is_Rational and coefficient != 0:
+                digits = abs(exponent) * _number_digits(coefficient)
                 if digits > self.limits.number_digits:
                     raise LimitError(
                         "digits of a computed number",
@@ -403,8 +451,23 @@ class _Builder:
                 f"{name} takes {expected} argument{'s' * (expected != '1')}, got {count}",
                 allowed=None,
             )
-        return row.build(*(self.build(argument) for argument in node.args))
+        if count > self.limits.arguments:
+            raise LimitError(
+                f"arguments of one call to {name}",
+                self.limits.arguments,
+                count,
+                column=self._column(node),
+            )
+        arguments = [self.build(argument) for argument in node.args]
+        try:
+            return row.build(*arguments)
+        except ValueError as error:  # the row refuses these arguments, e.g. log to base 1
+            self._refuse(node, str(error), allowed=None)
 
 
 def _digits(value: int) -> float:
     return abs(value).bit_length() * math.log10(2)
+
+
+def _number_digits(number: sympy.Rational) -> float:
+    return max(_digits(number.p), _digits(number.q))

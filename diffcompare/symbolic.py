@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy
 
+from .deadline import OutOfTime, time_limit
 from .ops import BY_NODE
 from .problem import Problem
 
@@ -45,10 +43,10 @@ def gradient(
     shown: list[sympy.Expr] = []
     simplified = True
     try:
-        with _time_limit(simplify_seconds):
+        with time_limit(simplify_seconds):
             for expr in raw:
                 shown.append(_tidy(expr))
-    except _OutOfTime:
+    except OutOfTime:
         simplified = False
     shown.extend(raw[len(shown) :])
     return Gradient(wrt=tuple(wrt), raw=raw, shown=tuple(shown), simplified=simplified)
@@ -70,26 +68,3 @@ def _only_table_nodes(expr: sympy.Expr) -> bool:
         if type(node) not in BY_NODE:
             return False
     return True
-
-
-class _OutOfTime(BaseException):
-    """Raised by the timer; a BaseException, so SymPy's own `except Exception` cannot eat it."""
-
-
-@contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        raise _OutOfTime
-    if seconds <= 0:
-        raise _OutOfTime
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise _OutOfTime
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

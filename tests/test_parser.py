@@ -1,0 +1,405 @@
+"""Tests of the safe parser: what it accepts, what it refuses and why, and that it runs nothing."""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import os
+import re
+import signal
+import string
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple, NoReturn
+
+import pytest
+import sympy
+import sympy.parsing.sympy_parser
+from corpus import HOSTILE, VALID, Hostile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from diffcompare import parser
+from diffcompare.errors import DiffCompareError, InputError, LimitError, ParseError
+from diffcompare.ops import FUNCTIONS
+from diffcompare.parser import DEFAULT_LIMITS, Limits, parse
+
+HANG_GUARD_SECONDS = 5
+MAX_MESSAGE_LENGTH = 400  # the CLI prints a message on one line
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def hang_guard(text: str) -> Iterator[None]:
+    """Fail the test when parsing `text` is still running after HANG_GUARD_SECONDS.
+
+    A hang guard, not a speed assertion (the project allows none): every parse here takes
+    milliseconds, so it trips only when a cost limit is missing and the parse would run for
+    minutes. SIGALRM interrupts Python code, where SymPy spends its time, but not one long C
+    call such as a big integer power: test_parse_does_not_hang_in_c_code runs those inputs
+    in a child process.
+    """
+    if not hasattr(signal, "setitimer"):  # no SIGALRM (Windows): run unguarded
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        # pytest.fail raises a BaseException, which no `except Exception` in SymPy swallows.
+        pytest.fail(
+            f"parse({text[:60]!r}) still running after {HANG_GUARD_SECONDS} s: "
+            "is a cost limit missing?",
+            pytrace=False,
+        )
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, HANG_GUARD_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def refusal(text: str, limits: Limits = DEFAULT_LIMITS) -> InputError | None:
+    """Parse `text` under the hang guard: the InputError it raises, or None when it parses."""
+    with hang_guard(text):
+        try:
+            parse(text, limits)
+        except InputError as error:
+            return error
+    return None
+
+
+def assert_one_short_line(message: str) -> None:
+    assert "\n" not in message
+    assert len(message) <= MAX_MESSAGE_LENGTH, message
+
+
+# -- Acceptance ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected", "names"), VALID, ids=[v[0] for v in VALID])
+def test_valid_input_parses_to_the_expected_expression(
+    text: str, expected: str, names: tuple[str, ...]
+) -> None:
+    problem = parse(text)
+    assert (str(problem.expr), problem.names) == (expected, names)
+
+
+@pytest.mark.parametrize("text", [v[0] for v in VALID])
+def test_variables_are_real_and_numbers_exact(text: str) -> None:
+    problem = parse(text)
+    assert [v.name for v in problem.variables if not v.is_real] == []
+    assert problem.expr.atoms(sympy.Float) == set()
+
+
+def test_corpus_calls_every_user_function() -> None:
+    called = {name for name in FUNCTIONS for text, _, _ in VALID if re.search(rf"\b{name}\(", text)}
+    assert sorted(set(FUNCTIONS) - called) == []
+
+
+def test_abs_of_a_variable_differentiates_to_its_sign() -> None:
+    # Holds only for a real symbol: for a complex one SymPy leaves a derivative of Abs.
+    problem = parse("abs(x)")
+    x = problem.symbol("x")
+    assert sympy.diff(problem.expr, x) == sympy.sign(x)
+
+
+def test_variables_come_in_natural_order() -> None:
+    assert parse("x10 * x2 + x1 + y + x").names == ("x", "x1", "x2", "x10", "y")
+
+
+@pytest.mark.parametrize(
+    ("caret", "stars"),
+    [
+        ("x^2+1", "x**2+1"),
+        ("-x^2", "-(x**2)"),
+        ("2^3^2", "2**(3**2)"),
+        ("x^-y^2", "x**(-(y**2))"),
+        ("e^x*y", "exp(x)*y"),
+    ],
+)
+def test_caret_is_power_with_the_precedence_of_stars(caret: str, stars: str) -> None:
+    assert parse(caret).expr == parse(stars).expr
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0.1", sympy.Rational(1, 10)),
+        ("2.5e-3", sympy.Rational(1, 400)),
+        (".5", sympy.Rational(1, 2)),
+        ("1e308", sympy.Integer(10) ** 308),
+        ("5e-324", sympy.Rational(5, 10**324)),
+    ],
+)
+def test_decimals_become_exact_rationals(text: str, value: sympy.Rational) -> None:
+    expr = parse(text).expr
+    assert (expr, expr.is_Rational) == (value, True)
+
+
+# -- Rejection ----------------------------------------------------------------------------
+
+
+def test_error_classes_share_the_input_error_base() -> None:
+    assert issubclass(ParseError, InputError) and issubclass(LimitError, InputError)
+    assert issubclass(InputError, DiffCompareError)
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[h.id for h in HOSTILE])
+def test_hostile_input_is_refused_with_a_message_naming_the_problem(case: Hostile) -> None:
+    with hang_guard(case.text), pytest.raises(case.error) as caught:
+        parse(case.text)
+    message = str(caught.value)
+    for word in case.words:
+        assert word in message
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[h.id for h in HOSTILE])
+def test_hostile_input_message_is_one_short_line(case: Hostile) -> None:
+    error = refusal(case.text)
+    assert error is not None, "parsed"
+    assert_one_short_line(str(error))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0e-99999999", "0.0e99999999", "((sqrt(2)*10**400)**1000*sqrt(2))**1000"],
+    ids=["zero-to-a-huge-negative-power", "zero-to-a-huge-power", "power-of-a-product-tower"],
+)
+def test_parse_does_not_hang_in_c_code(text: str) -> None:
+    # SIGALRM cannot interrupt one long C call (a big integer power), so the parse runs in a
+    # child whose watchdog thread (faulthandler) ends it and prints where it was stuck.
+    child = (
+        "import faulthandler, sys\n"
+        "from diffcompare.errors import InputError\n"
+        "from diffcompare.parser import parse\n"
+        f"faulthandler.dump_traceback_later({HANG_GUARD_SECONDS}, exit=True)\n"
+        "try:\n"
+        "    parse(sys.argv[1])\n"
+        "except InputError:\n"
+        "    pass\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", child, text],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_text_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(ParseError, match="text"):
+        parse(b"x")  # type: ignore[arg-type]
+
+
+# -- Nothing executes ---------------------------------------------------------------------
+
+
+# What user text must never reach; patching a module attribute also catches a lazy import.
+FORBIDDEN = [
+    (builtins, "eval"),
+    (builtins, "exec"),
+    (os, "system"),
+    (sympy, "sympify"),
+    (sympy, "parse_expr"),
+    (sympy.parsing.sympy_parser, "parse_expr"),
+    (sympy, "lambdify"),
+]
+
+
+def forbidden(name: str) -> Callable[..., NoReturn]:
+    def called(*args: object, **kwargs: object) -> NoReturn:
+        # pytest.fail raises a BaseException, which the parser cannot catch and carry on.
+        pytest.fail(f"the parser called {name}{args[:1]!r}", pytrace=False)
+
+    return called
+
+
+def test_parser_never_evaluates_or_executes_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A name the parser imported directly (from sympy import sympify) would dodge the patches.
+    originals = [getattr(module, name) for module, name in FORBIDDEN]
+    assert [f for f in originals if any(f is g for g in vars(parser).values())] == []
+    # Warm up: SymPy imports some modules on first use, and an import runs through exec.
+    for text, _, _ in VALID:
+        parse(text)
+    for module, name in FORBIDDEN:
+        monkeypatch.setattr(module, name, forbidden(f"{module.__name__}.{name}"))
+
+    for text, expected, _ in VALID:
+        assert str(parse(text).expr) == expected
+    for case in HOSTILE:
+        assert refusal(case.text) is not None, case.id
+
+
+# -- Limits -------------------------------------------------------------------------------
+
+
+class LimitCase(NamedTuple):
+    field: str
+    limits: Limits
+    at_limit: str  # accepted: at the limit or just under it
+    over_limit: str  # refused: just over it
+    words: str  # in the LimitError's message
+
+
+NAMES_64 = [f"x{i}" for i in range(64)]
+TEN_TO_99 = "1" + "0" * 99  # its powers have as many digits as the parser's estimate says
+
+LIMIT_CASES = [
+    LimitCase("length", DEFAULT_LIMITS, "x" + " " * 9_999, "x" + " " * 10_000, "expression length"),
+    LimitCase("depth", DEFAULT_LIMITS, "sin(" * 99 + "x" + ")" * 99,
+              "sin(" * 100 + "x" + ")" * 100, "nesting depth"),
+    LimitCase("nodes", Limits(nodes=5), "x+y+z", "x+y+-z", "number of nodes"),
+    LimitCase("variables", DEFAULT_LIMITS, "+".join(NAMES_64), "+".join([*NAMES_64, "y"]),
+              "number of variables"),
+    LimitCase("literal_digits", DEFAULT_LIMITS, "9" * 100, "9" * 101, "digits in a number"),
+    LimitCase("exponent", DEFAULT_LIMITS, "x**1000 + x**(1/1000)", "x**(1/1001)",
+              "size of an exponent"),
+    LimitCase("number_digits", DEFAULT_LIMITS, f"{TEN_TO_99}**10", f"{TEN_TO_99}**11",
+              "digits of a computed number"),
+    LimitCase("constant_seconds", DEFAULT_LIMITS, "x + pi**cosh(2)", "x + pi**cosh(9**9)",
+              "time to evaluate a constant"),
+    LimitCase("arguments", DEFAULT_LIMITS, f"max({','.join(NAMES_64[:8])})",
+              f"max({','.join(NAMES_64[:9])})", "arguments of one call"),
+    LimitCase("name_length", DEFAULT_LIMITS, "x" * 64, "x" * 65, "length of a variable name"),
+]  # fmt: skip
+
+
+def test_every_limit_has_a_case() -> None:
+    fields = [field.name for field in dataclasses.fields(Limits)]
+    assert sorted(case.field for case in LIMIT_CASES) == sorted(fields)
+
+
+@pytest.mark.parametrize("case", LIMIT_CASES, ids=[c.field for c in LIMIT_CASES])
+def test_input_at_the_limit_is_accepted(case: LimitCase) -> None:
+    assert refusal(case.at_limit, case.limits) is None
+
+
+@pytest.mark.parametrize("case", LIMIT_CASES, ids=[c.field for c in LIMIT_CASES])
+def test_input_just_over_the_limit_is_refused(case: LimitCase) -> None:
+    error = refusal(case.over_limit, case.limits)
+    assert isinstance(error, LimitError)
+    assert case.words in str(error)
+
+
+def test_depth_counts_the_parsed_tree_not_only_brackets() -> None:
+    limits = Limits(depth=5)
+    assert refusal("-" * 4 + "x", limits) is None  # four minus nodes and x: depth 5
+    assert isinstance(refusal("-" * 5 + "x", limits), LimitError)
+
+
+# -- Fuzz ---------------------------------------------------------------------------------
+
+# Random text mixes any character with printable ASCII (control characters included), so
+# that some of it gets past the character check.
+TEXT = st.text(st.one_of(st.characters(), st.sampled_from(string.printable)), max_size=200)
+
+# Tokens joined with or without spaces, so that numbers, names and operators run together.
+TOKENS = [
+    *["x", "y", "x1", "x10", "E", "I", "oo", "nan", "e", "pi"],
+    *["sin", "cos", "log", "exp", "sqrt", "abs", "min", "max", "relu", "sigmoid", "foo"],
+    *["0", "1", "2", "9", "99999", "0.5", ".5", "1e308", "1e-400", "1e", "9**9**9", "9" * 120],
+    *["+", "-", "*", "/", "**", "^", "(", ")", ",", ".", "[", "]", "{", "}", ":", ":=", "="],
+    *["==", "<", "@", "%", "~", ";", "#", "\\", "'s'", '"', "f'", "b'", "j", "0x", "_"],
+    *["lambda", "if", "else", "for", "in", "not", "and", "True", "None", "import", "yield"],
+    *["__class__", "__import__", "__builtins__", "\t", "\n", "\x00", "\uff58", "\u200b"],
+]
+SOUP = st.builds(
+    str.join, st.sampled_from(["", " "]), st.lists(st.sampled_from(TOKENS), max_size=30)
+)
+
+
+def call_text(name: str, arguments: list[str]) -> str:
+    return f"{name}({', '.join(arguments)})"
+
+
+def grammar_branches(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    binary = st.builds(
+        "({}{}{})".format, children, st.sampled_from("+ - * / ** ^".split()), children
+    )
+    negation = st.builds("-{}".format, children)
+    call = st.builds(
+        call_text, st.sampled_from(sorted(FUNCTIONS)), st.lists(children, min_size=1, max_size=3)
+    )
+    return binary | negation | call
+
+
+# Expressions from the grammar reach the builder and SymPy, which few token soups do.
+LEAVES = ["x", "y", "x2", "pi", "e", "0", "1", "2", "9", "0.5", "3.25e-2", "1e3", "1e308", "1e-300"]
+GRAMMAR = st.recursive(st.sampled_from(LEAVES), grammar_branches, max_leaves=20)
+
+FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+
+
+def assert_parses_or_refuses(text: str) -> None:
+    """parse returns a Problem over its own variables, or raises a one-line InputError."""
+    with hang_guard(text):
+        try:
+            problem = parse(text)
+        except InputError as error:  # any other exception fails the test
+            assert_one_short_line(str(error))
+            return
+    assert problem.expr.free_symbols <= set(problem.variables)
+
+
+@FUZZ
+@given(TEXT)
+def test_random_text_parses_or_is_refused(text: str) -> None:
+    assert_parses_or_refuses(text)
+
+
+@FUZZ
+@given(SOUP)
+def test_token_soup_parses_or_is_refused(text: str) -> None:
+    assert_parses_or_refuses(text)
+
+
+@FUZZ
+@given(GRAMMAR)
+def test_grammatical_expression_parses_or_is_refused(text: str) -> None:
+    assert_parses_or_refuses(text)
+
+
+# -- Python's own warnings -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ['"\\d"', "1if x else 2"])
+def test_parsing_emits_no_python_warnings(text: str) -> None:
+    # ast.parse warns about these; under -W error the warning would change the outcome.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        refusal(text)
+    assert [str(warning.message) for warning in caught] == []
+
+
+# -- Known parser bugs: each test fails today; drop its xfail mark with the fix -------------
+
+CONSTANT_CHECK = "_check_result evaluates every constant part with evalf(20), unbounded: "
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="the hang guard needs SIGALRM")
+@pytest.mark.xfail(
+    strict=True,
+    raises=pytest.fail.Exception,
+    reason=CONSTANT_CHECK + "mpmath runs for minutes on a tower such as exp(exp(exp(20)))",
+)
+def test_checking_a_huge_constant_does_not_hang() -> None:
+    assert_parses_or_refuses("exp(exp(exp(20)))*x")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=(OverflowError, RecursionError),
+    reason=CONSTANT_CHECK + "mpmath raises OverflowError or RecursionError, not an InputError",
+)
+@pytest.mark.parametrize("text", ["exp(exp(exp(exp(10))))", "sin(exp(1e308))"])
+def test_checking_a_huge_constant_does_not_crash(text: str) -> None:
+    assert_parses_or_refuses(text)
