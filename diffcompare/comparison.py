@@ -211,37 +211,17 @@ def _judge(
         for i, a in enumerate(names)
         for b in names[:i]
     }
-    shown_value = None if value is None else float(value)
+    faults = [f"{name}: {m.status}" for name, m in methods.items() if not m.ok]
     if value is None or any(r is None for r in exact):
         what = "the expression" if value is None else "its derivative"
-        return PointResult(
-            tuple(at),
-            shown_value,
-            reference_values,
-            methods,
-            differences,
-            UNDEFINED,
-            f"{what} has no finite real value here",
-        )
-    faults = [f"{name}: {m.status}" for name, m in methods.items() if not m.ok]
-    if faults:
-        return PointResult(
-            tuple(at),
-            shown_value,
-            reference_values,
-            methods,
-            differences,
-            DISAGREE,
-            "; ".join(faults),
-        )
+        verdict, reason = UNDEFINED, f"{what} has no finite real value here"
+    elif faults:
+        verdict, reason = DISAGREE, "; ".join(faults)
+    else:
+        verdict, reason = AGREE, "every method is within its error bound of the reference"
+    shown_value = None if value is None else float(value)
     return PointResult(
-        tuple(at),
-        shown_value,
-        reference_values,
-        methods,
-        differences,
-        AGREE,
-        "every method is within its error bound of the reference",
+        tuple(at), shown_value, reference_values, methods, differences, verdict, reason
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,7 +18,8 @@ def time_limit(seconds: float) -> Iterator[None]:
     """Raise OutOfTime in the block after `seconds`.
 
     Only the main thread can take the timer's signal, so elsewhere (and for seconds <= 0)
-    it raises OutOfTime at once: callers treat that as "no time for this".
+    it raises OutOfTime at once: callers treat that as "no time for this". Limits nest: an
+    inner one never outlives an outer one, and the outer timer is restored on exit.
     """
     if threading.current_thread() is not threading.main_thread() or seconds <= 0:
         raise OutOfTime
@@ -25,10 +27,15 @@ def time_limit(seconds: float) -> Iterator[None]:
     def interrupt(signum: int, frame: object) -> None:
         raise OutOfTime
 
+    outer, _ = signal.getitimer(signal.ITIMER_REAL)
+    start = time.monotonic()
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer:
+            left = outer - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6))

@@ -223,9 +223,13 @@ def _check_result(expr: sympy.Expr, limits: Limits) -> None:
     if expr.has(sympy.zoo, sympy.oo, sympy.nan):
         raise ParseError("the expression is undefined everywhere (a division by zero or log(0))")
     for constant in _constant_parts(expr):
+        shown = str(constant)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
         try:
             with time_limit(limits.constant_seconds):
                 value = constant.evalf(20)
+        except (OverflowError, RecursionError, ValueError, ZeroDivisionError):
+            raise ParseError(f"the constant {shown} is too large to evaluate") from None
         except OutOfTime:
             if threading.current_thread() is not threading.main_thread():
                 continue  # no timer off the main thread: accepted unchecked (see deadline.py)
@@ -233,8 +237,6 @@ def _check_result(expr: sympy.Expr, limits: Limits) -> None:
                 "time to evaluate a constant", f"{limits.constant_seconds} s"
             ) from None
         if not (value.is_real and value.is_finite):
-            shown = str(constant)
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
             raise ParseError(
                 f"the constant {shown} is not a finite real number",
                 allowed="constants inside each function's real domain",
