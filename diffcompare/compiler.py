@@ -19,10 +19,6 @@ import torch
 from .errors import DiffCompareError
 from .ops import BY_NODE, OPS, Op
 
-# Rows whose torch function takes a Python number for one argument: keeping constants as
-# numbers there records the grad_fn a hand-written program would (PowBackward0, not ...1).
-_SCALAR_FRIENDLY = frozenset({"add", "mul", "pow"})
-
 
 class CompileError(DiffCompareError):
     """An expression holds a SymPy node that no op-table row compiles."""
@@ -78,7 +74,7 @@ class Tape:
                 values.append(node.value)
             else:
                 values.append(_apply(node, [values[i] for i in node.args], like))
-        outputs = tuple(_as_tensor(values[i], like).expand(shape) for i in self.outputs)
+        outputs = tuple(_shaped(_as_tensor(values[i], like), shape) for i in self.outputs)
         kept = tuple(v for v, n in zip(values, self.nodes, strict=True) if n.op is not None)
         return Run(outputs=outputs, intermediates=kept if keep else ())
 
@@ -130,8 +126,10 @@ class _TapeBuilder:
         if op is None:
             raise CompileError(expr)
         args = tuple(self.add(arg) for arg in expr.args)
-        if op.name in _SCALAR_FRIENDLY and op.name != "pow":
-            # torch.add/mul take a number only as the second argument; both commute.
+        if op.scalar_second and op.nary:
+            # A number may only come second; the n-ary rows (add, mul) commute, so put it last.
+            # Keeping constants as numbers records the grad_fn a hand-written program would
+            # (PowBackward0 and MulBackward0, not their tensor-exponent variants).
             args = tuple(sorted(args, key=lambda i: self.nodes[i].value is not None))
         return Node(expr, op, args)
 
@@ -139,14 +137,16 @@ class _TapeBuilder:
 def _apply(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:
     op = node.op
     assert op is not None
-    if op.name in _SCALAR_FRIENDLY:
-        if op.name == "pow" and isinstance(args[1], float) and args[1].is_integer():
-            args = [args[0], int(args[1])]
-    else:
+    if not op.scalar_second:
         args = [_as_tensor(a, like) for a in args]
     if op.nary:
         return reduce(op.torch, args)  # type: ignore[no-any-return]
     return op.torch(*args)  # type: ignore[no-any-return]
+
+
+def _shaped(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    # Only a constant output needs broadcasting; others keep their own grad_fn at the root.
+    return tensor if tensor.shape == shape else tensor.expand(shape)
 
 
 def _as_tensor(value: Any, like: torch.Tensor) -> torch.Tensor:

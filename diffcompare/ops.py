@@ -83,6 +83,7 @@ class Op:
     user: bool = True
     elementary: Callable[..., sympy.Expr] | None = None
     domain: tuple[float, float] = (-math.inf, math.inf)
+    scalar_second: bool = False  # its torch function takes a Python number as 2nd argument
 
     @property
     def nary(self) -> bool:
@@ -160,6 +161,7 @@ _ROWS: Sequence[Op] = (
         lambda *a: (sympy.S.One,) * len(a),
         arity=(2, None),
         syntax="+",
+        scalar_second=True,
     ),
     Op(
         "mul",
@@ -171,6 +173,7 @@ _ROWS: Sequence[Op] = (
         _mul_partials,
         arity=(2, None),
         syntax="*",
+        scalar_second=True,
     ),
     Op(
         "pow",
@@ -182,6 +185,7 @@ _ROWS: Sequence[Op] = (
         lambda b, e: (e * b ** (e - 1), b**e * sympy.log(b)),
         arity=(2, 2),
         syntax="**",
+        scalar_second=True,
         domain=(0.0, math.inf),
     ),
     # Functions of the input language.
