@@ -12,7 +12,7 @@ import sympy
 import torch
 
 from .errors import UsageError
-from .methods import METHODS, CompiledPrepared, SymbolicPrepared, fd_steps
+from .methods import METHODS, CompiledPrepared, SymbolicPrepared, columns, fd_steps
 from .parser import parse
 from .problem import Problem
 from .reference import REFERENCE_DIGITS, reference
@@ -169,14 +169,14 @@ def _usable(
     symbolic: SymbolicPrepared, compiled: CompiledPrepared, candidates: torch.Tensor
 ) -> torch.Tensor:
     with torch.no_grad():
-        derivative = torch.stack(symbolic.tape.run(_split(candidates)).outputs, dim=1)
+        derivative = torch.stack(symbolic.tape.run(columns(candidates)).outputs, dim=1)
         ok = derivative.isfinite().all(dim=1)
         steps = fd_steps(candidates)
         for k in range(candidates.shape[1]):
             for m in (-2.0, 0.0, 2.0):
                 probe = candidates.clone()
                 probe[:, k] += m * steps[:, k]
-                (value,) = compiled.tape.run(_split(probe)).outputs
+                (value,) = compiled.tape.run(columns(probe)).outputs
                 ok &= value.isfinite()
     # Kinks of abs, relu, max and min sit where a variable is 0 or two are equal; keep
     # sampled points off them (points given with --at are compared wherever they are).
@@ -186,10 +186,6 @@ def _usable(
             candidates.shape[1] * (candidates.shape[1] - 1)
         )
     return ok
-
-
-def _split(points: torch.Tensor) -> list[torch.Tensor]:
-    return [points[:, j] for j in range(points.shape[1])]
 
 
 def _judge(

@@ -40,7 +40,8 @@ def _eps(dtype: torch.dtype) -> float:
     return torch.finfo(dtype).eps
 
 
-def _columns(points: torch.Tensor, requires_grad: bool = False) -> list[torch.Tensor]:
+def columns(points: torch.Tensor, requires_grad: bool = False) -> list[torch.Tensor]:
+    """Points of shape (points, variables) as one tensor per variable, for Tape.run."""
     return [
         points[:, j].detach().clone().requires_grad_(requires_grad) for j in range(points.shape[1])
     ]
@@ -67,6 +68,13 @@ def _running_bound(values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return SAFETY * _eps(values.dtype) * (values.abs() + scale)
 
 
+def _tape_bound(tape: Tape, points: torch.Tensor) -> torch.Tensor:
+    """The running error bound of each of the tape's own outputs, shape (points, outputs)."""
+    run = tape.run(columns(points, requires_grad=True), keep=True)
+    scale = torch.stack(_sensitivity(run.outputs, run.intermediates), dim=1)
+    return _running_bound(torch.stack(run.outputs, dim=1).detach(), scale)
+
+
 # -- symbolic: SymPy's derivative formulas, evaluated in floating point ----------------------
 
 
@@ -83,16 +91,14 @@ def _symbolic_prepare(problem: Problem, wrt: tuple[sympy.Symbol, ...]) -> Symbol
 
 def _symbolic_evaluate(prepared: SymbolicPrepared, points: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
-        outputs = prepared.tape.run(_columns(points)).outputs
+        outputs = prepared.tape.run(columns(points)).outputs
     return torch.stack(outputs, dim=1)
 
 
 def _symbolic_bound(
     prepared: SymbolicPrepared, points: torch.Tensor, values: torch.Tensor
 ) -> torch.Tensor:
-    run = prepared.tape.run(_columns(points, requires_grad=True), keep=True)
-    scale = torch.stack(_sensitivity(run.outputs, run.intermediates), dim=1)
-    return _running_bound(values, scale)
+    return _tape_bound(prepared.tape, points)
 
 
 # -- autograd: torch's reverse mode on the compiled expression -------------------------------
@@ -114,7 +120,7 @@ def _compiled_prepare(problem: Problem, wrt: tuple[sympy.Symbol, ...]) -> Compil
 def _autograd(
     prepared: CompiledPrepared, points: torch.Tensor, *, create_graph: bool
 ) -> tuple[list[torch.Tensor], tuple[torch.Tensor, ...]]:
-    inputs = _columns(points, requires_grad=True)
+    inputs = columns(points, requires_grad=True)
     run = prepared.tape.run(inputs, keep=create_graph)
     targets = [inputs[j] for j in prepared.wrt]
     (out,) = run.outputs
@@ -168,7 +174,7 @@ def _probe(
             shifted.append(probe)
     batch = torch.cat(shifted)
     with torch.no_grad():
-        (values,) = prepared.tape.run(_columns(batch)).outputs
+        (values,) = prepared.tape.run(columns(batch)).outputs
     return values.reshape(len(multiples), len(prepared.wrt), points.shape[0]), steps
 
 
@@ -192,11 +198,7 @@ def _fd_bound(
     truncation = (values - wide).abs() / 3
     # Rounding: each function value is off by its running bound; the difference quotient
     # divides their sum by 2h.
-    run = prepared.tape.run(_columns(points, requires_grad=True), keep=True)
-    (f,) = run.outputs
-    (scale,) = _sensitivity(run.outputs, run.intermediates)
-    f_error = _running_bound(f.detach(), scale)
-    rounding = f_error[:, None] / steps
+    rounding = _tape_bound(prepared.tape, points) / steps
     return FD_SAFETY * (truncation + rounding)
 
 
