@@ -138,5 +138,12 @@ def _named(point: dict[str, float] | float, names: Sequence[str], text: str) -> 
     return {names[0]: point}
 
 
-def main() -> NoReturn:
-    cli.main(prog_name="diffcompare")
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The console script: `diffcompare explain ...` is the explain command, anything else
+    the comparison."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["explain"]:
+        from .explain_cli import explain_command
+
+        explain_command.main(args[1:], prog_name="diffcompare explain")
+    cli.main(args, prog_name="diffcompare")

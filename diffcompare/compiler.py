@@ -18,6 +18,7 @@ import torch
 
 from .errors import DiffCompareError
 from .ops import BY_NODE, OPS, Op
+from .problem import Problem
 
 
 class CompileError(DiffCompareError):
@@ -83,6 +84,12 @@ class Tape:
 class Run:
     outputs: tuple[torch.Tensor, ...]
     intermediates: tuple[torch.Tensor, ...]
+
+
+def compile_problem(problem: Problem) -> Tape:
+    """The torch graph of the problem's expression, as autograd, finite differences and the
+    explanations run it."""
+    return compile_exprs([problem.expr], problem.variables)
 
 
 def compile_exprs(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol]) -> Tape:

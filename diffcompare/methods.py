@@ -24,7 +24,7 @@ from typing import Any
 import sympy
 import torch
 
-from .compiler import Tape, compile_exprs
+from .compiler import Tape, compile_exprs, compile_problem
 from .problem import Problem
 from .symbolic import Gradient, gradient
 
@@ -112,7 +112,7 @@ class CompiledPrepared:
 
 def _compiled_prepare(problem: Problem, wrt: tuple[sympy.Symbol, ...]) -> CompiledPrepared:
     return CompiledPrepared(
-        compile_exprs([problem.expr], problem.variables),
+        compile_problem(problem),
         tuple(problem.variables.index(v) for v in wrt),
     )
 

@@ -67,8 +67,12 @@ class Op:
     compiler folds); `partials` gives the local derivative with respect to each argument.
     `elementary` rewrites a custom node in elementary functions, for high-precision
     evaluation. `domain` is an open interval, for every argument, on which the row is real
-    and differentiable away from its kinks. Rows with `user=False` appear in derivatives
-    but not in the input language.
+    and differentiable away from its kinks (for pow: the base's, when the exponent is not an
+    integer). `kink` says where the row is continuous but not differentiable: "zero" where
+    its argument is 0, "tie" where two arguments are equal. `complex_step` says that its
+    torch function takes complex tensors and is analytic on the real domain, so the
+    complex-step derivative may go through it. Rows with `user=False` appear in
+    derivatives but not in the input language.
     """
 
     name: str
@@ -84,6 +88,8 @@ class Op:
     elementary: Callable[..., sympy.Expr] | None = None
     domain: tuple[float, float] = (-math.inf, math.inf)
     scalar_second: bool = False  # its torch function takes a Python number as 2nd argument
+    kink: str | None = None  # "zero" or "tie"
+    complex_step: bool = True
 
     @property
     def nary(self) -> bool:
@@ -294,6 +300,8 @@ _ROWS: Sequence[Op] = (
         sympy.Abs,
         TorchFn("abs"),
         lambda x: (sympy.sign(x),),
+        kink="zero",
+        complex_step=False,
     ),
     Op(
         "sigmoid",
@@ -314,6 +322,8 @@ _ROWS: Sequence[Op] = (
         TorchFn("relu"),
         lambda x: (sympy.Heaviside(x),),
         elementary=lambda x: sympy.Max(0, x),
+        kink="zero",
+        complex_step=False,
     ),
     Op(
         "softplus",
@@ -333,6 +343,7 @@ _ROWS: Sequence[Op] = (
         sympy.erf,
         TorchFn("erf"),
         lambda x: (2 * sympy.exp(-(x**2)) / sympy.sqrt(sympy.pi),),
+        complex_step=False,
     ),
     Op(
         "min",
@@ -343,6 +354,8 @@ _ROWS: Sequence[Op] = (
         TorchFn("minimum"),
         _extremum_partials(sympy.Min),
         arity=(2, None),
+        kink="tie",
+        complex_step=False,
     ),
     Op(
         "max",
@@ -353,6 +366,8 @@ _ROWS: Sequence[Op] = (
         TorchFn("maximum"),
         _extremum_partials(sympy.Max),
         arity=(2, None),
+        kink="tie",
+        complex_step=False,
     ),
     # Functions that derivatives produce but users do not type.
     Op(
@@ -364,6 +379,8 @@ _ROWS: Sequence[Op] = (
         TorchFn("sign"),
         lambda x: (2 * sympy.DiracDelta(x),),
         user=False,
+        kink="zero",
+        complex_step=False,
     ),
     Op(
         "heaviside",
@@ -375,6 +392,8 @@ _ROWS: Sequence[Op] = (
         lambda x, *h0: (sympy.DiracDelta(x),) + (sympy.S.Zero,) * len(h0),
         arity=(1, 2),
         user=False,
+        kink="zero",
+        complex_step=False,
     ),
 )
 
