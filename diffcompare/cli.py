@@ -17,6 +17,12 @@ import click
 from . import __version__
 from .errors import DiffCompareError, UsageError
 
+MAX_SAMPLES = 1000
+"""The most points a report lists one by one."""
+
+SWEEP_SAMPLES = 10_000
+MAX_SWEEP = 100_000_000
+
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -90,22 +96,60 @@ def _fail(message: str, code: int) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option(
     "--samples",
-    default=5,
-    show_default=True,
-    type=click.IntRange(1, 1000),
-    help="How many sample points when no --at is given.",
+    default=None,
+    type=click.IntRange(1, MAX_SWEEP),
+    help="How many sample points when no --at is given [default: 5; a sweep: 10000].",
+)
+@click.option(
+    "--domain",
+    metavar="x=-3:3,y=0.1:5",
+    help="Sweep: evaluate every method at --samples points of these ranges (other variables: "
+    "-3:3), judge a subsample and every suspicious point, and summarise.",
+)
+@click.option("--grid", is_flag=True, help="Sweep on a regular grid instead of random points.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Sweep: also write every point to this file (.jsonl or .npz).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for the sample points.")
+@click.option(
+    "--dtype",
+    type=click.Choice(["float64", "float32"]),
+    default="float64",
+    show_default=True,
+    help="What the torch paths compute in; their error bounds scale with it.",
+)
+@click.option(
+    "--fd",
+    type=click.Choice(["auto", "central", "richardson", "complex-step"]),
+    default="auto",
+    show_default=True,
+    help="Finite-difference scheme; auto takes complex-step where every op is analytic, "
+    "else Richardson extrapolation.",
+)
 @click.version_option(__version__, "-V", "--version", prog_name="diffcompare")
 def cli(
-    expr: str, points: tuple[str, ...], wrt: str | None, as_json: bool, samples: int, seed: int
+    expr: str,
+    points: tuple[str, ...],
+    wrt: str | None,
+    as_json: bool,
+    samples: int | None,
+    domain: str | None,
+    grid: bool,
+    output: str | None,
+    seed: int,
+    dtype: str,
+    fd: str,
 ) -> int:
     """Compare the derivative of EXPR computed symbolically (SymPy), by autograd (PyTorch) and
-    by finite differences, each judged against a 50-digit reference.
+    by finite differences, each judged against a 50-digit reference and held to the error
+    bound of its own error model. Each point's verdict is agree, disagree (naming the method
+    at fault), undefined (outside the real domain) or nondifferentiable (at a kink).
 
     EXPR uses numbers, variables, + - * / ** ^, parentheses, pi, e and the functions sin
     cos tan asin acos atan sinh cosh tanh exp log sqrt abs sigmoid relu softplus erf min
-    max. Exit status: 0 agree, 1 disagree, 2 bad input.
+    max. Exit status: 0 unless something disagrees, 1 disagree, 2 bad input.
 
     \b
     Examples:
@@ -119,11 +163,78 @@ def cli(
     from .report import DISAGREE
 
     problem = parse(expr)
+    if domain is not None or grid or output is not None:
+        if points:
+            raise UsageError(
+                "--at compares given points; a sweep (--domain, --grid, --output) "
+                "samples its own: use one or the other"
+            )
+        return _sweep(
+            problem, domain, samples or SWEEP_SAMPLES, grid, output, wrt, seed, dtype, fd, as_json
+        )
+    if samples is not None and samples > MAX_SAMPLES:
+        raise UsageError(
+            f"--samples {samples}: at most {MAX_SAMPLES} points are reported one by one; "
+            "give --domain for a sweep that summarises many"
+        )
     at = None
     if points:
         at = [_named(parse_point(text), problem.names, text) for text in points]
-    report = compare(problem, at=at, wrt=wrt, samples=samples, seed=seed)
+    report = compare(problem, at=at, wrt=wrt, samples=samples or 5, seed=seed, dtype=dtype, fd=fd)
     click.echo(to_json(report) if as_json else to_text(report))
+    return 1 if report.verdict == DISAGREE else 0
+
+
+def _sweep(
+    problem: Any,
+    domain: str | None,
+    samples: int,
+    grid: bool,
+    output: str | None,
+    wrt: str | None,
+    seed: int,
+    dtype: str,
+    fd: str,
+    as_json: bool,
+) -> int:
+    from contextlib import nullcontext
+
+    from tqdm import tqdm
+
+    from .points_file import PointsWriter
+    from .render import sweep_to_json, sweep_to_text
+    from .report import DISAGREE
+    from .sweep import sweep
+
+    wrt_names = problem.names if wrt is None else [w.strip() for w in wrt.split(",")]
+    writer = PointsWriter(output, problem.names, wrt_names) if output else nullcontext()
+    # The bar shows only on a terminal and only once a sweep has run for a second.
+    with (
+        writer as keep,
+        tqdm(
+            total=None,
+            delay=1.0,
+            file=sys.stderr,
+            disable=None,
+            unit="pt",
+            unit_scale=True,
+            desc="sweep",
+            leave=False,
+        ) as bar,
+    ):
+        report = sweep(
+            problem,
+            domain,
+            samples,
+            grid=grid,
+            wrt=wrt,
+            seed=seed,
+            dtype=dtype,
+            fd=fd,
+            progress=bar.update,
+            keep=keep,
+        )
+    click.echo(sweep_to_json(report) if as_json else sweep_to_text(report))
     return 1 if report.verdict == DISAGREE else 0
 
 

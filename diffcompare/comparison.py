@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-import mpmath
 import sympy
 import torch
 
+from .edges import Edges, find_edges
 from .errors import UsageError
-from .methods import METHODS, CompiledPrepared, SymbolicPrepared, columns, fd_steps
+from .methods import (
+    DTYPES,
+    METHODS,
+    Check,
+    CompiledPrepared,
+    Settings,
+    SymbolicPrepared,
+    columns,
+)
 from .parser import parse
 from .problem import Problem
 from .reference import REFERENCE_DIGITS, reference
-from .report import AGREE, DISAGREE, UNDEFINED, MethodPoint, PointResult, Report, Timing
+from .report import PointResult, Report, Timing
+from .symbolic import Gradient
+from .verdicts import Context, estimate, judge
 
 Point = Mapping[str, float]
 T = TypeVar("T")
@@ -38,73 +49,132 @@ def compare(
     samples: int = SAMPLES,
     seed: int = 0,
     timing_budget: float = TIMING_BUDGET,
+    dtype: str = "float64",
+    fd: str = "auto",
 ) -> Report:
     """Differentiate `expr` symbolically, by autograd and by finite differences, and judge
     each against the high-precision reference at the points `at` (a mapping of variable to
     number, or a list of them); without `at`, at `samples` seeded points where the
-    expression is real and finite. `wrt` names the variables to differentiate by (default:
-    all). `timing_budget` is the seconds of repeated evaluation spent timing each method
-    (0 for a quick oracle check: each is then timed MIN_RUNS times). Returns a Report;
-    raises InputError for bad text or options.
+    expression is real, finite and smooth. `wrt` names the variables to differentiate by
+    (default: all). `dtype` ("float64" or "float32") is what the torch paths compute in,
+    and the bounds they are held to; `fd` picks the finite-difference scheme ("auto",
+    "central", "richardson", "complex-step"). `timing_budget` is the seconds of repeated
+    evaluation spent timing each method (0 for a quick oracle check: each is then timed
+    MIN_RUNS times). Returns a Report; raises InputError for bad text or options.
     """
-    problem = parse(expr) if isinstance(expr, str) else expr
-    if not problem.variables:
-        raise UsageError(f"{problem.text!r} has no variables to differentiate by")
-    targets = _wrt(problem, wrt)
-
-    prepared: dict[str, Any] = {}
-    prepare_seconds: dict[str, float] = {}
-    for name, method in METHODS.items():
-        prepared[name], prepare_seconds[name] = _timed_once(
-            partial(method.prepare, problem, targets)
-        )
-
-    points = (
-        _points(problem, at)
-        if at is not None
-        else _sample(
-            prepared["symbolic"],
-            prepared["finite_difference"],
-            len(problem.variables),
-            samples,
-            seed,
-        )
-    )
+    setup = prepare(expr, wrt, dtype, fd)
+    if at is not None:
+        points = _points(setup.problem, at).to(setup.settings.dtype)
+    else:
+        points = _sample(setup, samples, seed)
 
     values: dict[str, torch.Tensor] = {}
-    bounds: dict[str, torch.Tensor] = {}
+    checks: dict[str, Check] = {}
     timing: dict[str, Timing] = {}
     for name, method in METHODS.items():
         values[name], seconds, runs = _timed(
-            partial(method.evaluate, prepared[name], points), timing_budget
+            partial(method.evaluate, setup.prepared[name], points), timing_budget
         )
-        bounds[name] = method.bound(prepared[name], points, values[name])
-        timing[name] = Timing(prepare=prepare_seconds[name], evaluate=seconds, runs=runs)
-
-    grad = prepared["symbolic"].gradient
-    truth = reference((problem.expr, *grad.raw), problem.variables, points.tolist())
-    results = tuple(
-        _judge(
-            targets,
-            points[i].tolist(),
-            truth[i],
-            {n: (values[n][i], bounds[n][i]) for n in METHODS},
-        )
-        for i in range(points.shape[0])
-    )
+        checks[name] = method.check(setup.prepared[name], points, values[name])
+        timing[name] = Timing(setup.prepare_seconds[name], seconds, runs)
+    results = judge_points(setup, points, values, checks, range(points.shape[0]))
+    grad = setup.gradient
     return Report(
-        expr=str(problem.expr),
-        text=problem.text,
-        variables=problem.names,
-        wrt=tuple(v.name for v in targets),
+        expr=str(setup.problem.expr),
+        text=setup.problem.text,
+        variables=setup.problem.names,
+        wrt=tuple(v.name for v in setup.targets),
         derivative=tuple(str(d) for d in grad.shown),
         simplified=grad.simplified,
         points=results,
         timing=timing,
         method_labels={n: m.label for n, m in METHODS.items()},
-        dtype="float64",
+        dtype=dtype,
         reference_digits=REFERENCE_DIGITS,
+        fd_scheme=setup.compiled.scheme,
     )
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A problem made ready for comparison: parsed, every method prepared (derived or
+    compiled) under the settings, with the seconds each preparation took."""
+
+    problem: Problem
+    targets: tuple[sympy.Symbol, ...]
+    settings: Settings
+    prepared: dict[str, Any]
+    prepare_seconds: dict[str, float]
+
+    @property
+    def compiled(self) -> CompiledPrepared:
+        prepared: CompiledPrepared = self.prepared["finite_difference"]
+        return prepared
+
+    @property
+    def gradient(self) -> Gradient:
+        symbolic: SymbolicPrepared = self.prepared["symbolic"]
+        return symbolic.gradient
+
+
+def prepare(expr: str | Problem, wrt: str | Sequence[str] | None, dtype: str, fd: str) -> Setup:
+    """Parse (unless given a Problem), check the options and prepare every method."""
+    problem = parse(expr) if isinstance(expr, str) else expr
+    if not problem.variables:
+        raise UsageError(f"{problem.text!r} has no variables to differentiate by")
+    if dtype not in DTYPES:
+        raise UsageError(f"--dtype {dtype}: choose from {', '.join(DTYPES)}")
+    settings = Settings(DTYPES[dtype], fd)
+    targets = _wrt(problem, wrt)
+    prepared: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    for name, method in METHODS.items():
+        prepared[name], seconds[name] = _timed_once(
+            partial(method.prepare, problem, targets, settings)
+        )
+    return Setup(problem, targets, settings, prepared, seconds)
+
+
+def judge_points(
+    setup: Setup,
+    points: torch.Tensor,
+    values: Mapping[str, torch.Tensor],
+    checks: Mapping[str, Check],
+    rows: Iterable[int],
+) -> tuple[PointResult, ...]:
+    """The verdict at each of the `rows` of `points`, against the reference computed there."""
+    rows = list(rows)
+    if not rows:
+        return ()
+    subset = points[rows]
+    context = Context(
+        variables=setup.problem.variables,
+        wrt=setup.compiled.wrt,
+        derivatives=setup.gradient.raw,
+        tape=setup.compiled.tape,
+        dtype=setup.settings.dtype,
+        edges=edges_at(setup.compiled, subset),
+    )
+    truth = reference(
+        (setup.problem.expr, *setup.gradient.raw), setup.problem.variables, subset.tolist()
+    )
+    return tuple(
+        judge(
+            context,
+            i,
+            subset[i].tolist(),
+            truth[i],
+            {n: estimate(values[n][rows], checks[n].subset(rows), i) for n in METHODS},
+        )
+        for i in range(len(rows))
+    )
+
+
+def edges_at(compiled: CompiledPrepared, points: torch.Tensor) -> Edges | None:
+    """The kinks and domain edges of the compiled expression at `points`, if it has any."""
+    if not compiled.edged:
+        return None
+    return find_edges(compiled.tape, columns(points, True), compiled.wrt, points.dtype)
 
 
 def _wrt(problem: Problem, wrt: str | Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
@@ -144,17 +214,17 @@ def _points(problem: Problem, at: Point | Sequence[Point]) -> torch.Tensor:
     return torch.tensor(rows, dtype=torch.float64)
 
 
-def _sample(
-    symbolic: SymbolicPrepared, compiled: CompiledPrepared, n_vars: int, count: int, seed: int
-) -> torch.Tensor:
-    """`count` seeded points, rounded to 2 decimals for reading, where the expression, its
-    derivative and the finite-difference probes around them are all finite."""
+def _sample(setup: Setup, count: int, seed: int) -> torch.Tensor:
+    """`count` seeded points, rounded to 2 decimals for reading, where the expression and
+    its derivative are finite in the dtype and no kink or domain edge is within rounding."""
     generator = torch.Generator().manual_seed(seed)
+    n_vars = len(setup.problem.variables)
     found: list[torch.Tensor] = []
     for low, high in ((-3.0, 3.0), (0.0, 1.0), (-30.0, 30.0)):
         candidates = torch.rand(256, n_vars, generator=generator, dtype=torch.float64)
         candidates = torch.round((low + (high - low) * candidates) * 100) / 100
-        found.extend(candidates[_usable(symbolic, compiled, candidates)])
+        candidates = candidates.to(setup.settings.dtype)
+        found.extend(candidates[_usable(setup, candidates)])
         if len(found) >= count:
             return torch.stack(found[:count])
     if found:
@@ -165,97 +235,18 @@ def _sample(
     )
 
 
-def _usable(
-    symbolic: SymbolicPrepared, compiled: CompiledPrepared, candidates: torch.Tensor
-) -> torch.Tensor:
+def _usable(setup: Setup, candidates: torch.Tensor) -> torch.Tensor:
+    symbolic: SymbolicPrepared = setup.prepared["symbolic"]
+    compiled = setup.compiled
     with torch.no_grad():
         derivative = torch.stack(symbolic.tape.run(columns(candidates)).outputs, dim=1)
-        ok = derivative.isfinite().all(dim=1)
-        steps = fd_steps(candidates)
-        for k in range(candidates.shape[1]):
-            for m in (-2.0, 0.0, 2.0):
-                probe = candidates.clone()
-                probe[:, k] += m * steps[:, k]
-                (value,) = compiled.tape.run(columns(probe)).outputs
-                ok &= value.isfinite()
-    # Kinks of abs, relu, max and min sit where a variable is 0 or two are equal; keep
-    # sampled points off them (points given with --at are compared wherever they are).
-    ok &= (candidates != 0).all(dim=1)
-    if candidates.shape[1] > 1:
-        ok &= (candidates[:, :, None] != candidates[:, None, :]).sum(dim=(1, 2)) == (
-            candidates.shape[1] * (candidates.shape[1] - 1)
-        )
+        (value,) = compiled.tape.run(columns(candidates)).outputs
+    ok = derivative.isfinite().all(dim=1) & value.isfinite()
+    ok &= METHODS["finite_difference"].evaluate(compiled, candidates).isfinite().all(dim=1)
+    edges = edges_at(compiled, candidates)
+    if edges is not None and edges.gaps:
+        ok &= ~edges.on_edge()
     return ok
-
-
-def _judge(
-    wrt: Sequence[sympy.Symbol],
-    at: list[float],
-    truth: list[mpmath.mpf | None],
-    estimates: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
-) -> PointResult:
-    value, *exact = truth
-    methods = {
-        name: _method_point(v.tolist(), b.tolist(), exact) for name, (v, b) in estimates.items()
-    }
-    reference_values = tuple(None if r is None else float(r) for r in exact)
-    names = list(estimates)
-    differences = {
-        f"{a} - {b}": tuple(
-            _difference(x, y) for x, y in zip(methods[a].value, methods[b].value, strict=True)
-        )
-        for i, a in enumerate(names)
-        for b in names[:i]
-    }
-    faults = [f"{name}: {m.status}" for name, m in methods.items() if not m.ok]
-    if value is None or any(r is None for r in exact):
-        what = "the expression" if value is None else "its derivative"
-        verdict, reason = UNDEFINED, f"{what} has no finite real value here"
-    elif faults:
-        verdict, reason = DISAGREE, "; ".join(faults)
-    else:
-        verdict, reason = AGREE, "every method is within its error bound of the reference"
-    shown_value = None if value is None else float(value)
-    return PointResult(
-        tuple(at), shown_value, reference_values, methods, differences, verdict, reason
-    )
-
-
-def _method_point(
-    values: list[float], bounds: list[float], exact: list[mpmath.mpf | None]
-) -> MethodPoint:
-    abs_errors: list[float | None] = []
-    rel_errors: list[float | None] = []
-    problems = []
-    with mpmath.workdps(REFERENCE_DIGITS + 10):
-        for value, bound, truth in zip(values, bounds, exact, strict=True):
-            if truth is None or not _finite(value):
-                abs_errors.append(None)
-                rel_errors.append(None)
-                if truth is not None:
-                    problems.append(f"non-finite value {value}")
-                continue
-            error = float(abs(mpmath.mpf(value) - truth))
-            abs_errors.append(error)
-            rel_errors.append(float(error / abs(truth)) if truth != 0 else None)
-            if not error <= bound:  # also catches a NaN bound
-                problems.append(f"error {error:.3g} exceeds its bound {bound:.3g}")
-    return MethodPoint(
-        value=tuple(v if _finite(v) else None for v in values),
-        abs_error=tuple(abs_errors),
-        rel_error=tuple(rel_errors),
-        bound=tuple(b if _finite(b) else None for b in bounds),
-        ok=not problems,
-        status="; ".join(problems) or "ok",
-    )
-
-
-def _difference(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None else a - b
-
-
-def _finite(value: float) -> bool:
-    return value == value and value not in (float("inf"), float("-inf"))
 
 
 def _timed_once(work: Callable[[], T]) -> tuple[T, float]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import reduce
 from typing import Any
 
@@ -56,11 +57,15 @@ class Tape:
     def op_count(self) -> int:
         return sum(node.op is not None for node in self.nodes)
 
-    def run(self, inputs: Sequence[torch.Tensor], *, keep: bool = False) -> Run:
+    def run(
+        self, inputs: Sequence[torch.Tensor], *, keep: bool = False, track_constants: bool = False
+    ) -> Run:
         """Evaluate on `inputs` (one tensor of shape (points,) per variable).
 
-        With `keep`, the run also holds every op node's tensor, for rounding-error estimates
-        and explanations.
+        With `keep`, the run also holds every node's value, for rounding-error estimates and
+        explanations. With `track_constants`, each constant that the inputs' dtype cannot
+        hold exactly becomes a tensor of the batch's shape that requires grad, so a
+        rounding-error estimate can include the rounding of constants like pi or 0.1.
         """
         if len(inputs) != len(self.variables):
             raise ValueError(f"expected {len(self.variables)} inputs, got {len(inputs)}")
@@ -68,22 +73,39 @@ class Tape:
         shape = shapes.pop() if len(shapes) == 1 else torch.broadcast_shapes(*shapes)  # type: ignore[no-untyped-call]
         like = inputs[0] if inputs else torch.zeros(())
         values: list[Any] = []
+        constants: list[torch.Tensor] = []
         for node in self.nodes:
             if node.input is not None:
                 values.append(inputs[node.input])
             elif node.op is None:
-                values.append(node.value)
+                if track_constants and not _exact(node, like.dtype):
+                    constant = torch.full(shape, node.value, dtype=like.dtype, requires_grad=True)
+                    constants.append(constant)
+                    values.append(constant)
+                else:
+                    values.append(node.value)
             else:
-                values.append(_apply(node, [values[i] for i in node.args], like))
+                values.append(apply_node(node, [values[i] for i in node.args], like))
         outputs = tuple(_shaped(_as_tensor(values[i], like), shape) for i in self.outputs)
         kept = tuple(v for v, n in zip(values, self.nodes, strict=True) if n.op is not None)
-        return Run(outputs=outputs, intermediates=kept if keep else ())
+        return Run(
+            outputs=outputs,
+            intermediates=kept if keep else (),
+            values=tuple(values) if keep else (),
+            constants=tuple(constants),
+        )
 
 
 @dataclass(frozen=True)
 class Run:
+    """A tape's outputs; with `keep`, also the op nodes' tensors (`intermediates`, in tape
+    order) and every node's value (`values`: tensors, or numbers for constants); with
+    `track_constants`, the rounded constants as tensors."""
+
     outputs: tuple[torch.Tensor, ...]
     intermediates: tuple[torch.Tensor, ...]
+    values: tuple[Any, ...] = ()
+    constants: tuple[torch.Tensor, ...] = ()
 
 
 def compile_problem(problem: Problem) -> Tape:
@@ -141,14 +163,24 @@ class _TapeBuilder:
         return Node(expr, op, args)
 
 
-def _apply(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:
+def apply_node(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:
+    """The op node's torch function applied to `args` (tensors, or numbers for constants)."""
     op = node.op
     assert op is not None
     if not op.scalar_second:
         args = [_as_tensor(a, like) for a in args]
+    fn = op.complex_torch if op.complex_torch is not None and like.is_complex() else op.torch
     if op.nary:
-        return reduce(op.torch, args)  # type: ignore[no-any-return]
-    return op.torch(*args)  # type: ignore[no-any-return]
+        return reduce(fn, args)  # type: ignore[no-any-return]
+    return fn(*args)  # type: ignore[no-any-return]
+
+
+def _exact(node: Node, dtype: torch.dtype) -> bool:
+    """Whether `dtype` holds the constant node's exact value."""
+    assert node.value is not None
+    if dtype == torch.float32 and float(torch.tensor(node.value, dtype=dtype)) != node.value:
+        return False
+    return bool(node.expr == sympy.Rational(*Fraction(node.value).as_integer_ratio()))
 
 
 def _shaped(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:

@@ -1,17 +1,25 @@
 """The three derivative paths, one signature each, in one mapping.
 
-Each method has `prepare(problem, wrt)` (derive or compile: done once), `evaluate(prepared,
-points)` (the timed part: a batch of points in one torch pass) and `bound(prepared, points,
-values)`, the error its own model allows at each point:
+Each method has `prepare(problem, wrt, settings)` (derive or compile: done once),
+`evaluate(prepared, points)` (the timed part: a batch of points in one torch pass) and
+`check(prepared, points, values)`: the error its own model allows at each point, with a note
+per point where the method has something to say.
 
-- symbolic and autograd: a first-order running error bound. Every op rounds its result by
-  at most eps relative; an error at intermediate node i reaches the result scaled by the
-  result's sensitivity to that node, which one backward pass gives for all nodes at once:
-  bound = SAFETY * eps * (|y| + sum_i |dy/dv_i| * |v_i|). For autograd y is the gradient,
-  so the sensitivities come from differentiating the backward pass (create_graph).
-- finite differences: truncation estimated by comparing steps h and 2h (central
-  differences err ~ c h^2, so D(h) - D(2h) ~ -3 c h^2), plus the rounding error of the
-  function values divided by the step.
+- symbolic and autograd: the running error bound of error_model. For autograd the result is
+  the gradient, so the sensitivities come from differentiating the backward pass
+  (create_graph).
+- finite differences, three schemes:
+  central: (f(x+h) - f(x-h)) / 2h, h = eps^(1/3) max(1, |x|); truncation estimated from the
+    step 2h (D(h) - D(2h) ~ -3 c h^2), rounding as the function's running bound over h.
+  richardson: central differences at h, 2h, 4h extrapolated, R = (4 D(h) - D(2h)) / 3 with
+    error ~ c h^4, h = eps^(1/5) max(1, |x|); truncation from the next level,
+    |R(h) - R(2h)| / 15; rounding 1.5 times the running bound over h.
+  complex-step: Im f(x + ih) / h with h = 2^-66 max(1, |x|), no cancellation at all; its
+    rounding is that of forward-mode differentiation, which the autograd bound models.
+  Near a kink or a domain edge the step shrinks so the probes stay on one side of it.
+  "auto" takes complex-step when every op of the expression is analytic (the op table's
+  complex_step), else Richardson; a point where complex-step gives no finite value falls
+  back to Richardson.
 """
 
 from __future__ import annotations
@@ -25,19 +33,53 @@ import sympy
 import torch
 
 from .compiler import Tape, compile_exprs, compile_problem
+from .edges import find_edges, has_edges
+from .error_model import eps, running_bound, sensitivity
+from .errors import UsageError
 from .problem import Problem
 from .symbolic import Gradient, gradient
-
-SAFETY = 4.0
-"""Headroom over the first-order bound for elementary functions' own error (about 1 ulp in
-torch) and the second-order terms the bound leaves out."""
 
 FD_SAFETY = 2.0
 """Headroom over the finite-difference error estimate for the terms beyond the leading one."""
 
+FD_SCHEMES = ("auto", "central", "richardson", "complex-step")
 
-def _eps(dtype: torch.dtype) -> float:
-    return torch.finfo(dtype).eps
+DTYPES: Mapping[str, torch.dtype] = MappingProxyType(
+    {"float64": torch.float64, "float32": torch.float32}
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to run the torch paths: the dtype, and the finite-difference scheme."""
+
+    dtype: torch.dtype = torch.float64
+    fd: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.fd not in FD_SCHEMES:
+            raise UsageError(f"--fd {self.fd}: not a scheme (choose from {', '.join(FD_SCHEMES)})")
+        if self.dtype not in DTYPES.values():
+            raise UsageError(f"dtype {self.dtype}: choose float64 or float32")
+
+
+def _no_note(i: int) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class Check:
+    """A method's account of its values: the bound its error model allows at each point,
+    shape (points, wrt); which entries it could not compute (`skipped`); and `note(i)`, what
+    it has to say about point i ('' when nothing: why it skipped, which scheme and step)."""
+
+    bound: torch.Tensor
+    skipped: torch.Tensor
+    note: Callable[[int], str] = _no_note
+
+    def subset(self, rows: Sequence[int]) -> Check:
+        rows = list(rows)
+        return Check(self.bound[rows], self.skipped[rows], lambda i: self.note(rows[i]))
 
 
 def columns(points: torch.Tensor, requires_grad: bool = False) -> list[torch.Tensor]:
@@ -47,32 +89,18 @@ def columns(points: torch.Tensor, requires_grad: bool = False) -> list[torch.Ten
     ]
 
 
-def _sensitivity(
-    outputs: Sequence[torch.Tensor], intermediates: Sequence[torch.Tensor]
-) -> list[torch.Tensor]:
-    """For each output, sum_i |d output / d v_i| * |v_i| over the tape's intermediates."""
-    tracked = [v for v in intermediates if v.requires_grad]
-    totals = []
-    for out in outputs:
-        total = torch.zeros_like(out.detach())
-        if out.requires_grad and tracked:
-            grads = torch.autograd.grad(out.sum(), tracked, retain_graph=True, allow_unused=True)
-            for value, grad in zip(tracked, grads, strict=True):
-                if grad is not None:
-                    total = total + (grad.abs() * value.detach().abs()).expand_as(total)
-        totals.append(total)
-    return totals
-
-
-def _running_bound(values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    return SAFETY * _eps(values.dtype) * (values.abs() + scale)
-
-
-def _tape_bound(tape: Tape, points: torch.Tensor) -> torch.Tensor:
+def tape_bound(tape: Tape, points: torch.Tensor) -> torch.Tensor:
     """The running error bound of each of the tape's own outputs, shape (points, outputs)."""
-    run = tape.run(columns(points, requires_grad=True), keep=True)
-    scale = torch.stack(_sensitivity(run.outputs, run.intermediates), dim=1)
-    return _running_bound(torch.stack(run.outputs, dim=1).detach(), scale)
+    run = tape.run(columns(points, requires_grad=True), keep=True, track_constants=True)
+    scales = sensitivity(run.outputs, [*run.intermediates, *run.constants])
+    values = torch.stack(run.outputs, dim=1).detach()
+    relative = torch.stack([s[0] for s in scales], dim=1)
+    absolute = torch.stack([s[1] for s in scales], dim=1)
+    return running_bound(values, (relative, absolute), points.dtype)
+
+
+def _quiet(points: torch.Tensor, bound: torch.Tensor) -> Check:
+    return Check(bound, torch.zeros_like(bound, dtype=torch.bool))
 
 
 # -- symbolic: SymPy's derivative formulas, evaluated in floating point ----------------------
@@ -84,7 +112,9 @@ class SymbolicPrepared:
     tape: Tape
 
 
-def _symbolic_prepare(problem: Problem, wrt: tuple[sympy.Symbol, ...]) -> SymbolicPrepared:
+def _symbolic_prepare(
+    problem: Problem, wrt: tuple[sympy.Symbol, ...], settings: Settings
+) -> SymbolicPrepared:
     grad = gradient(problem, wrt)
     return SymbolicPrepared(grad, compile_exprs(grad.shown, problem.variables))
 
@@ -95,10 +125,10 @@ def _symbolic_evaluate(prepared: SymbolicPrepared, points: torch.Tensor) -> torc
     return torch.stack(outputs, dim=1)
 
 
-def _symbolic_bound(
+def _symbolic_check(
     prepared: SymbolicPrepared, points: torch.Tensor, values: torch.Tensor
-) -> torch.Tensor:
-    return _tape_bound(prepared.tape, points)
+) -> Check:
+    return _quiet(points, tape_bound(prepared.tape, points))
 
 
 # -- autograd: torch's reverse mode on the compiled expression -------------------------------
@@ -108,29 +138,44 @@ def _symbolic_bound(
 class CompiledPrepared:
     tape: Tape
     wrt: tuple[int, ...]  # positions of the wrt variables among the problem's variables
+    scheme: str = "central"  # the finite-difference scheme, resolved from Settings.fd
+    auto: bool = False  # whether the scheme was chosen automatically (and may fall back)
+    edged: bool = False  # whether the expression has kinks or domain edges
 
 
-def _compiled_prepare(problem: Problem, wrt: tuple[sympy.Symbol, ...]) -> CompiledPrepared:
-    return CompiledPrepared(
-        compile_problem(problem),
-        tuple(problem.variables.index(v) for v in wrt),
-    )
+def _compiled_prepare(
+    problem: Problem, wrt: tuple[sympy.Symbol, ...], settings: Settings
+) -> CompiledPrepared:
+    tape = compile_problem(problem)
+    positions = tuple(problem.variables.index(v) for v in wrt)
+    rough = sorted({n.op.name for n in tape.nodes if n.op is not None and not n.op.complex_step})
+    scheme = settings.fd
+    if scheme == "auto":
+        scheme = "richardson" if rough else "complex-step"
+    elif scheme == "complex-step" and rough:
+        raise UsageError(
+            f"--fd complex-step: {', '.join(rough)} cannot take complex numbers analytically; "
+            "use --fd central or --fd richardson"
+        )
+    return CompiledPrepared(tape, positions, scheme, settings.fd == "auto", has_edges(tape))
 
 
 def _autograd(
     prepared: CompiledPrepared, points: torch.Tensor, *, create_graph: bool
-) -> tuple[list[torch.Tensor], tuple[torch.Tensor, ...]]:
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The gradient at each point, and (with create_graph) the values it was computed from:
+    the op nodes and the rounded constants."""
     inputs = columns(points, requires_grad=True)
-    run = prepared.tape.run(inputs, keep=create_graph)
+    run = prepared.tape.run(inputs, keep=create_graph, track_constants=create_graph)
     targets = [inputs[j] for j in prepared.wrt]
     (out,) = run.outputs
     if not out.requires_grad:  # the expression does not depend on any variable
-        return [torch.zeros_like(t) for t in targets], run.intermediates
+        return [torch.zeros_like(t) for t in targets], []
     # The points are independent, so the gradient of the sum is every point's gradient.
     grads = torch.autograd.grad(out.sum(), targets, allow_unused=True, create_graph=create_graph)
     return (
         [g if g is not None else torch.zeros_like(t) for g, t in zip(grads, targets, strict=True)],
-        run.intermediates,
+        [*run.intermediates, *run.constants],
     )
 
 
@@ -139,67 +184,256 @@ def _autograd_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torc
     return torch.stack([g.detach() for g in grads], dim=1)
 
 
-def _autograd_bound(
+_last_gradient_bound: list[tuple[CompiledPrepared, torch.Tensor, torch.Tensor]] = []
+
+
+def _gradient_bound(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
+    """The autograd bound, which complex-step shares: remembered for the last batch, so a
+    sweep that checks both methods on one batch computes it once."""
+    if _last_gradient_bound:
+        seen, at, bound = _last_gradient_bound[0]
+        if at is points and seen.wrt == prepared.wrt and seen.tape == prepared.tape:
+            return bound
+    bound = _compute_gradient_bound(prepared, points)
+    _last_gradient_bound[:] = [(prepared, points, bound)]
+    return bound
+
+
+def _compute_gradient_bound(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
+    grads, values = _autograd(prepared, points, create_graph=True)
+    scales = sensitivity(grads, values)
+    relative = torch.stack([s[0] for s in scales], dim=1)
+    absolute = torch.stack([s[1] for s in scales], dim=1)
+    gradient = torch.stack([g.detach() for g in grads], dim=1)
+    return running_bound(gradient, (relative, absolute), points.dtype)
+
+
+def _autograd_check(
     prepared: CompiledPrepared, points: torch.Tensor, values: torch.Tensor
-) -> torch.Tensor:
-    grads, intermediates = _autograd(prepared, points, create_graph=True)
-    scale = torch.stack(_sensitivity(grads, intermediates), dim=1)
-    return _running_bound(values, scale)
+) -> Check:
+    return _quiet(points, _gradient_bound(prepared, points))
 
 
-# -- finite differences: central differences on the compiled function -----------------------
+# -- finite differences ----------------------------------------------------------------------
 
 
-def fd_steps(points: torch.Tensor) -> torch.Tensor:
-    """The step per point and variable: eps^(1/3) * max(1, |x|), made exactly representable
-    (h = (x + h) - x), which balances truncation (~h^2) against rounding (~eps/h)."""
-    raw = _eps(points.dtype) ** (1 / 3) * points.abs().clamp(min=1.0)
-    steps: torch.Tensor = (points + raw) - points
-    return steps
+@dataclass(frozen=True)
+class _Scheme:
+    power: float  # h = eps^power * max(1, |x|)
+    multiples: tuple[float, ...]  # the steps taken, in units of h
+    rounding: float  # the rounding error, in units of the function's bound over h
 
 
-def _probe(
-    prepared: CompiledPrepared, points: torch.Tensor, multiples: Sequence[float]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """f at x + m*h*e_k for each multiple m and wrt variable k, in one batched pass.
+SCHEMES = ("central", "richardson", "complex-step", "one-sided")
 
-    Returns the values, shape (len(multiples), len(wrt), points), and the steps h.
-    """
-    steps = fd_steps(points)
-    shifted = []
-    for m in multiples:
-        for k in prepared.wrt:
-            probe = points.clone()
-            probe[:, k] = points[:, k] + m * steps[:, k]
-            shifted.append(probe)
-    batch = torch.cat(shifted)
-    with torch.no_grad():
-        (values,) = prepared.tape.run(columns(batch)).outputs
-    return values.reshape(len(multiples), len(prepared.wrt), points.shape[0]), steps
+
+def _code(name: str, count: int) -> torch.Tensor:
+    return torch.full((count,), SCHEMES.index(name), dtype=torch.long)
+
+
+_REAL_SCHEMES = {
+    "central": _Scheme(1 / 3, (1.0, 2.0), 1.0),
+    "richardson": _Scheme(1 / 5, (1.0, 2.0, 4.0), 1.5),
+}
+
+_ROUNDING = {"one-sided": 4.0, **{n: s.rounding for n, s in _REAL_SCHEMES.items()}}
+"""The rounding error of each real scheme, in units of the function's bound over h."""
+
+COMPLEX_STEP = 2.0**-66
+"""The complex step relative to max(1, |x|): far below any truncation error that matters."""
+
+
+@dataclass
+class _Differences:
+    """Finite differences at a batch of points: values and truncation estimates, shape
+    (points, wrt); the step h of each; the scheme of each point; and the (point, wrt)
+    entries where no step fits between the point and a kink or domain edge."""
+
+    values: torch.Tensor
+    truncation: torch.Tensor
+    steps: torch.Tensor
+    schemes: torch.Tensor  # (points,): an index into SCHEMES
+    skipped: torch.Tensor
+    limited: torch.Tensor
 
 
 def _central(
-    values: torch.Tensor, steps: torch.Tensor, plus: int, minus: int, width: float
-) -> torch.Tensor:
-    return ((values[plus] - values[minus]) / (width * steps.T)).T
+    prepared: CompiledPrepared, points: torch.Tensor, name: str, distance: torch.Tensor | None
+) -> _Differences:
+    """Central differences (or Richardson on them), each step kept within `distance`, the
+    room along each wrt variable before a kink or domain edge."""
+    scheme = _REAL_SCHEMES[name]
+    wrt = list(prepared.wrt)
+    x = points[:, wrt]
+    e = eps(points.dtype)
+    h = e**scheme.power * x.abs().clamp(min=1.0)
+    limited = torch.zeros_like(x, dtype=torch.bool)
+    if distance is not None:
+        cap = distance / (2 * scheme.multiples[-1])
+        limited = cap < h
+        h = torch.minimum(h, cap)
+    h = (x + h) - x  # an exactly representable step
+    # A step within a few ulps of x says nothing: no step fits beside the edge.
+    skipped = ~(h > 4 * e * x.abs())
+    h = torch.where(skipped, e**scheme.power * x.abs().clamp(min=1.0), h)
+
+    probes = []
+    for m in scheme.multiples:
+        for sign in (1.0, -1.0):
+            for k, j in enumerate(wrt):
+                probe = points.clone()
+                probe[:, j] = points[:, j] + sign * m * h[:, k]
+                probes.append(probe)
+    batch = torch.cat(probes)
+    with torch.no_grad():
+        (f,) = prepared.tape.run(columns(batch)).outputs
+    n, w = points.shape[0], len(wrt)
+    f = f.reshape(len(scheme.multiples), 2, w, n)
+    at = batch.reshape(len(scheme.multiples), 2, w, n, -1)
+    diffs = []
+    for i in range(len(scheme.multiples)):
+        # The true width between the probes, so a probe's rounding does not bias the step.
+        width = torch.stack([at[i, 0, k, :, j] - at[i, 1, k, :, j] for k, j in enumerate(wrt)])
+        diffs.append(((f[i, 0] - f[i, 1]) / width).T)
+    if name == "central":
+        values, truncation = diffs[0], (diffs[0] - diffs[1]).abs() / 3
+    else:
+        r1 = (4 * diffs[0] - diffs[1]) / 3
+        r2 = (4 * diffs[1] - diffs[2]) / 3
+        values, truncation = r1, (r1 - r2).abs() / 15
+    values = torch.where(skipped, torch.nan, values)
+    return _Differences(values, truncation, h, _code(name, n), skipped, limited)
+
+
+def _complex_step(prepared: CompiledPrepared, points: torch.Tensor) -> _Differences:
+    wrt = list(prepared.wrt)
+    complex_dtype = torch.complex128 if points.dtype == torch.float64 else torch.complex64
+    h = COMPLEX_STEP * points[:, wrt].abs().clamp(min=1.0)
+    probes = []
+    for m in (1.0, 2.0):
+        for k, j in enumerate(wrt):
+            probe = points.to(complex_dtype)
+            probe[:, j] = probe[:, j] + 1j * m * h[:, k]
+            probes.append(probe)
+    with torch.no_grad():
+        (f,) = prepared.tape.run(columns(torch.cat(probes))).outputs
+    n, w = points.shape[0], len(wrt)
+    parts = f.imag.reshape(2, w, n)
+    one = (parts[0] / h.T).T
+    two = (parts[1] / (2 * h.T)).T
+    skipped = torch.zeros_like(one, dtype=torch.bool)
+    return _Differences(one, (one - two).abs() / 3, h, _code("complex-step", n), skipped, skipped)
+
+
+def _one_sided_differences(prepared: CompiledPrepared, points: torch.Tensor) -> _Differences:
+    """Second-order one-sided differences, D(s) = (-3 f(x) + 4 f(x+s) - f(x+2s)) / 2s, into
+    whichever side of the point the function is defined on: for points on a domain edge.
+    Near an edge the function need not be smooth (x**1.5 at 0), so the error estimate does
+    not assume the order: it measures it from D(h), D(2h), D(4h)."""
+    wrt = list(prepared.wrt)
+    x = points[:, wrt]
+    h = eps(points.dtype) ** (1 / 3) * x.abs().clamp(min=1.0)
+    h = (x + h) - x
+    best: _Differences | None = None
+    for side in (1.0, -1.0):
+        probes = []
+        for m in (0.0, 1.0, 2.0, 4.0, 8.0):
+            for k, j in enumerate(wrt):
+                probe = points.clone()
+                probe[:, j] = points[:, j] + side * m * h[:, k]
+                probes.append(probe)
+        with torch.no_grad():
+            (f,) = prepared.tape.run(columns(torch.cat(probes))).outputs
+        f = f.reshape(5, len(wrt), points.shape[0]).transpose(1, 2)  # (multiple, point, wrt)
+        s = side * h
+        levels = [
+            (-3 * f[0] + 4 * f[i] - f[j]) / (2 * m * s)
+            for i, j, m in ((1, 2, 1), (2, 3, 2), (3, 4, 4))
+        ]
+        step1, step2 = (levels[0] - levels[1]).abs(), (levels[1] - levels[2]).abs()
+        order = torch.log2(step2 / step1).nan_to_num(2.0).clamp(0.25, 2.0)
+        truncation = torch.where(step1 == 0, 0.0, step1 / (2**order - 1))
+        ok = f.isfinite().all(dim=0)
+        found = _Differences(
+            levels[0], truncation, h, _code("one-sided", points.shape[0]), ~ok, torch.zeros_like(ok)
+        )
+        if best is None:
+            best = found
+        else:
+            use = best.skipped & ok
+            for name in ("values", "truncation", "skipped"):
+                getattr(best, name)[use] = getattr(found, name)[use]
+    assert best is not None
+    best.values[best.skipped] = torch.nan
+    return best
+
+
+def _differences(prepared: CompiledPrepared, points: torch.Tensor) -> _Differences:
+    edges = None
+    if prepared.edged:
+        edges = find_edges(prepared.tape, columns(points, True), list(prepared.wrt), points.dtype)
+        edges = edges if edges.gaps else None
+    distance = edges.distance() if edges is not None else None
+    if prepared.scheme != "complex-step":
+        result = _central(prepared, points, prepared.scheme, distance)
+    else:
+        result = _complex_step(prepared, points)
+        failed = ~result.values.isfinite().all(dim=1)
+        if prepared.auto and bool(failed.any()):
+            rows = failed.nonzero().flatten()
+            part = None if distance is None else distance[rows]
+            _merge(result, rows, _central(prepared, points[rows], "richardson", part))
+    with torch.no_grad():
+        (f,) = prepared.tape.run(columns(points)).outputs
+    # The complex extension exists where the real function does not (log at -1): a
+    # difference of an undefined function is undefined.
+    result.values[~f.isfinite()] = torch.nan
+    if edges is not None:
+        rows = edges.on_edge().nonzero().flatten()
+        if rows.numel():
+            _merge(result, rows, _one_sided_differences(prepared, points[rows]))
+    return result
+
+
+def _merge(result: _Differences, rows: torch.Tensor, other: _Differences) -> None:
+    for name in ("values", "truncation", "steps", "skipped", "limited", "schemes"):
+        getattr(result, name)[rows] = getattr(other, name)
 
 
 def _fd_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
-    values, steps = _probe(prepared, points, (1.0, -1.0))
-    return _central(values, steps[:, list(prepared.wrt)], 0, 1, 2.0)
+    return _differences(prepared, points).values
 
 
-def _fd_bound(
-    prepared: CompiledPrepared, points: torch.Tensor, values: torch.Tensor
-) -> torch.Tensor:
-    probes, steps = _probe(prepared, points, (1.0, -1.0, 2.0, -2.0))
-    steps = steps[:, list(prepared.wrt)]
-    wide = _central(probes, steps, 2, 3, 4.0)
-    truncation = (values - wide).abs() / 3
-    # Rounding: each function value is off by its running bound; the difference quotient
-    # divides their sum by 2h.
-    rounding = _tape_bound(prepared.tape, points) / steps
-    return FD_SAFETY * (truncation + rounding)
+def _fd_check(prepared: CompiledPrepared, points: torch.Tensor, values: torch.Tensor) -> Check:
+    return _fd_evaluate_checked(prepared, points)[1]
+
+
+def _fd_evaluate_checked(
+    prepared: CompiledPrepared, points: torch.Tensor
+) -> tuple[torch.Tensor, Check]:
+    d = _differences(prepared, points)
+    complex_rows = (d.schemes == SCHEMES.index("complex-step"))[:, None]
+    rounding = torch.zeros_like(d.values)
+    if bool(complex_rows.any()):
+        rounding = torch.where(complex_rows, _gradient_bound(prepared, points), rounding)
+    if not bool(complex_rows.all()):
+        factors = torch.tensor([_ROUNDING.get(name, 0.0) for name in SCHEMES], dtype=points.dtype)
+        real = factors[d.schemes][:, None] * tape_bound(prepared.tape, points) / d.steps
+        rounding = torch.where(complex_rows, rounding, real)
+    bound = FD_SAFETY * (d.truncation + rounding)
+
+    def note(i: int) -> str:
+        scheme = SCHEMES[int(d.schemes[i])]
+        text = f"{scheme}, h = {', '.join(f'{h:.2g}' for h in d.steps[i].tolist())}"
+        if bool(d.skipped[i].any()):
+            return text + "; no step fits between the point and a kink or domain edge"
+        if scheme == "one-sided":
+            return text + " (the point is on a kink or domain edge)"
+        if bool(d.limited[i].any()):
+            return text + " (shortened to stay clear of a kink or domain edge)"
+        return text
+
+    return d.values, Check(bound, d.skipped, note)
 
 
 @dataclass(frozen=True)
@@ -208,21 +442,57 @@ class Method:
 
     name: str
     label: str
-    prepare: Callable[[Problem, tuple[sympy.Symbol, ...]], Any]
+    prepare: Callable[[Problem, tuple[sympy.Symbol, ...], Settings], Any]
     evaluate: Callable[[Any, torch.Tensor], torch.Tensor]
-    bound: Callable[[Any, torch.Tensor, torch.Tensor], torch.Tensor]
+    check: Callable[[Any, torch.Tensor, torch.Tensor], Check]
+    evaluate_checked: Callable[[Any, torch.Tensor], tuple[torch.Tensor, Check]] | None = None
+
+    def values_and_check(self, prepared: Any, points: torch.Tensor) -> tuple[torch.Tensor, Check]:
+        """Both at once (for sweeps, where evaluation is not timed on its own)."""
+        if self.evaluate_checked is not None:
+            return self.evaluate_checked(prepared, points)
+        values = self.evaluate(prepared, points)
+        return values, self.check(prepared, points, values)
 
 
 METHODS: Mapping[str, Method] = MappingProxyType(
     {
         "symbolic": Method(
-            "symbolic", "symbolic (SymPy)", _symbolic_prepare, _symbolic_evaluate, _symbolic_bound
+            "symbolic", "symbolic (SymPy)", _symbolic_prepare, _symbolic_evaluate, _symbolic_check
         ),
         "autograd": Method(
-            "autograd", "autograd (torch)", _compiled_prepare, _autograd_evaluate, _autograd_bound
+            "autograd", "autograd (torch)", _compiled_prepare, _autograd_evaluate, _autograd_check
         ),
         "finite_difference": Method(
-            "finite_difference", "finite difference", _compiled_prepare, _fd_evaluate, _fd_bound
+            "finite_difference",
+            "finite difference",
+            _compiled_prepare,
+            _fd_evaluate,
+            _fd_check,
+            _fd_evaluate_checked,
         ),
     }
 )
+
+
+def probe_steps(points: torch.Tensor) -> torch.Tensor:
+    """The one-sided difference step per point and variable, eps^(1/2) max(1, |x|), made
+    exactly representable: where the error of (f(x+h) - f(x))/h is smallest."""
+    raw = eps(points.dtype) ** 0.5 * points.abs().clamp(min=1.0)
+    steps: torch.Tensor = (points + raw) - points
+    return steps
+
+
+def one_sided(
+    tape: Tape, point: Sequence[float], k: int, dtype: torch.dtype
+) -> tuple[float, float]:
+    """The backward and forward difference quotients of the tape's expression at `point`
+    along variable k, in `dtype`."""
+    x = torch.tensor([list(point)], dtype=dtype)
+    h = probe_steps(x)[0, k]
+    batch = x.repeat(3, 1)
+    batch[0, k] -= h
+    batch[2, k] += h
+    with torch.no_grad():
+        (f,) = tape.run(columns(batch)).outputs
+    return float((f[1] - f[0]) / h), float((f[2] - f[1]) / h)

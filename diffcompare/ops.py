@@ -52,6 +52,23 @@ def _softplus(x: Any) -> Any:
     return _torch().logaddexp(x, _torch().zeros_like(x))
 
 
+def _complex_pow(base: Any, exponent: Any) -> Any:
+    # Note: torch.pow of a complex tensor goes through exp(n log z) except for a few small
+    # exponents, which at a negative base loses the tiny imaginary part the complex-step
+    # derivative reads; an integer power by repeated squaring keeps it.
+    if isinstance(exponent, (int, float)) and float(exponent).is_integer() and exponent != 0:
+        n = abs(int(exponent))
+        result, square = None, base
+        while n:
+            if n & 1:
+                result = square if result is None else result * square
+            n >>= 1
+            if n:
+                square = square * square
+        return result if exponent > 0 else 1 / result
+    return _torch().pow(base, exponent)
+
+
 def _heaviside(x: Any, h0: Any) -> Any:
     # Note: torch.heaviside has no backward; the step's derivative is 0 wherever it exists.
     return _torch().heaviside(x.detach(), h0)
@@ -71,8 +88,9 @@ class Op:
     integer). `kink` says where the row is continuous but not differentiable: "zero" where
     its argument is 0, "tie" where two arguments are equal. `complex_step` says that its
     torch function takes complex tensors and is analytic on the real domain, so the
-    complex-step derivative may go through it. Rows with `user=False` appear in
-    derivatives but not in the input language.
+    complex-step derivative may go through it; `complex_torch`, where set, is the function
+    to use on complex tensors instead. Rows with `user=False` appear in derivatives but not
+    in the input language.
     """
 
     name: str
@@ -90,6 +108,10 @@ class Op:
     scalar_second: bool = False  # its torch function takes a Python number as 2nd argument
     kink: str | None = None  # "zero" or "tie"
     complex_step: bool = True
+    # The derivative rule's name in worked explanations; empty: "derivative of the <en>".
+    rule_en: str = ""
+    rule_zh: str = ""
+    complex_torch: Callable[..., Any] | None = None
 
     @property
     def nary(self) -> bool:
@@ -167,6 +189,8 @@ _ROWS: Sequence[Op] = (
         lambda *a: (sympy.S.One,) * len(a),
         arity=(2, None),
         syntax="+",
+        rule_en="sum rule",
+        rule_zh="和的求导法则",
         scalar_second=True,
     ),
     Op(
@@ -179,6 +203,8 @@ _ROWS: Sequence[Op] = (
         _mul_partials,
         arity=(2, None),
         syntax="*",
+        rule_en="product rule",
+        rule_zh="乘积法则",
         scalar_second=True,
     ),
     Op(
@@ -191,8 +217,11 @@ _ROWS: Sequence[Op] = (
         lambda b, e: (e * b ** (e - 1), b**e * sympy.log(b)),
         arity=(2, 2),
         syntax="**",
+        rule_en="power rule",
+        rule_zh="幂法则",
         scalar_second=True,
         domain=(0.0, math.inf),
+        complex_torch=_complex_pow,
     ),
     # Functions of the input language.
     Op("sin", "sine", "正弦", sympy.sin, sympy.sin, TorchFn("sin"), lambda x: (sympy.cos(x),)),

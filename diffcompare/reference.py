@@ -14,12 +14,12 @@ REFERENCE_DIGITS = 50
 def reference(
     formulas: Sequence[sympy.Expr],
     variables: Sequence[sympy.Symbol],
-    points: Sequence[Sequence[float]],
+    points: Sequence[Sequence[float | Fraction]],
 ) -> list[list[mpmath.mpf | None]]:
     """Evaluate each formula at each point to REFERENCE_DIGITS digits.
 
-    Points are taken as the exact binary values the float64 methods see. An entry is None
-    where the formula has no finite real value (outside the domain, a pole).
+    Points are taken as the exact binary values the methods see (or exact fractions). An
+    entry is None where the formula has no finite real value (outside the domain, a pole).
     """
     table: list[list[mpmath.mpf | None]] = []
     for point in points:

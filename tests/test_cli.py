@@ -98,6 +98,10 @@ def test_hostile_input_exits_2_with_one_line(run, text: str) -> None:
         (["x*y", "--at", "2"], "name each variable"),
         (["x", "--wrt", "z"], "not a variable"),
         (["x", "--bogus"], "No such option"),
+        (["x", "--dtype", "float16"], "Invalid value for '--dtype'"),
+        (["x", "--fd", "forward"], "Invalid value for '--fd'"),
+        (["abs(x)", "--fd", "complex-step"], "abs cannot take complex numbers"),
+        (["x", "--domain", "x=1:0"], "need finite low < high"),
         ([], "Missing argument"),
     ],
 )
@@ -111,7 +115,34 @@ def test_usage_errors_exit_2_with_one_line(run, args: list[str], message: str) -
 def test_undefined_point_is_not_a_disagreement(run) -> None:
     result = run("log(x)", "--at", "x=-1")
     assert result.exit_code == 0, result.output
-    assert "undefined" in result.output
+    assert (
+        "verdict: undefined — log(x) has no real value here: the natural logarithm's "
+        "argument x is -1, outside its domain (0, inf)"
+    ) in result.output
+
+
+def test_a_kink_is_nondifferentiable_and_shows_each_method(run) -> None:
+    result = run("abs(x)", "--at", "x=0")
+    assert result.exit_code == 0, result.output
+    assert "verdict: nondifferentiable — not differentiable here (the kink of abs where x = 0)" in (
+        result.output
+    )
+    assert "one-sided d/dx          left -1  right 1" in result.output
+    assert "difference quotients  left -1  right 1" in result.output
+    data = json.loads(run("abs(x)", "--at", "x=0", "--json").output)
+    methods = data["points"][0]["methods"]
+    assert {n: m["value"]["x"] for n, m in methods.items()} == {
+        "symbolic": 0.0,
+        "autograd": 0.0,
+        "finite_difference": 1.0,  # the one-sided difference into x > 0
+    }
+
+
+def test_float32_and_the_fd_scheme_are_reported(run) -> None:
+    result = run("sin(x)*exp(x)", "--dtype", "float32", "--fd", "richardson", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["dtype"], data["fd_scheme"], data["verdict"]) == ("float32", "richardson", "agree")
 
 
 def test_a_disagreement_exits_1(run, monkeypatch: pytest.MonkeyPatch) -> None:

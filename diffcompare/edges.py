@@ -1,0 +1,139 @@
+"""Where the compiled expression stops being smooth, read from the op table: the kinks of
+abs, relu, min and max, and the edges of domains (sqrt and log at 0, asin at ±1, the pole of
+x**-1).
+
+Each such place gives a gap: a signed value, computed on the compiled tape at every point,
+that is zero on the edge. With its derivative along each variable and its rounding radius
+(the error model's bound on the gap itself) a gap tells how far a point is from the edge,
+so finite differences do not step across it, and whether a point sits on the edge at the
+working precision, where the derivative may not exist.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .compiler import Node, Tape
+from .error_model import running_bound, sensitivity
+
+
+@dataclass(frozen=True)
+class Gap:
+    what: str  # "the kink of abs at x - 1/10 = 0"
+    value: torch.Tensor  # (points,)
+    slope: torch.Tensor  # (points, wrt): d gap / d variable
+    radius: torch.Tensor  # (points,): rounding-error bound of the gap
+
+
+@dataclass(frozen=True)
+class Edges:
+    gaps: tuple[Gap, ...]
+
+    def distance(self) -> torch.Tensor:
+        """(points, wrt): how far each point may move along each variable before the first
+        gap changes sign, to first order (inf where no gap depends on the variable)."""
+        return _min_over(
+            [(g.value.abs()[:, None] / g.slope.abs()).nan_to_num(math.inf) for g in self.gaps]
+        )
+
+    def on_edge(self) -> torch.Tensor:
+        """(points,): whether some gap is within its rounding radius of zero."""
+        hits = [g.value.abs() <= g.radius for g in self.gaps]
+        if not hits:
+            return torch.zeros(0, dtype=torch.bool)
+        return torch.stack(hits).any(dim=0)
+
+    def describe(self, point: int) -> list[str]:
+        """The edges point `point` sits on."""
+        return [g.what for g in self.gaps if bool(g.value[point].abs() <= g.radius[point])]
+
+    def clearance(self, point: int) -> list[float]:
+        """Per variable: a step along it that clears every edge the point sits on, to first
+        order and with a factor 2 to spare (0 where no edge depends on the variable)."""
+        steps = [0.0] * (self.gaps[0].slope.shape[1] if self.gaps else 0)
+        for g in self.gaps:
+            if not bool(g.value[point].abs() <= g.radius[point]):
+                continue
+            reach = float(g.value[point].abs() + g.radius[point])
+            for k, slope in enumerate(g.slope[point].tolist()):
+                if slope != 0 and math.isfinite(slope):
+                    steps[k] = max(steps[k], 2 * reach / abs(slope))
+        return steps
+
+
+def _min_over(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = torch.minimum(out, t)
+    return out
+
+
+def has_edges(tape: Tape) -> bool:
+    return any(_gaps_of(tape, node, [None] * len(node.args)) for node in tape.nodes)
+
+
+def find_edges(
+    tape: Tape, inputs: Sequence[torch.Tensor], wrt: Sequence[int], dtype: torch.dtype
+) -> Edges:
+    """The gaps of `tape` at the points given by `inputs` (one tensor per variable, which
+    must require grad), with slopes along the variables at positions `wrt`."""
+    run = tape.run(inputs, keep=True, track_constants=True)
+    tracked = [*run.intermediates, *run.constants]
+    targets = [inputs[j] for j in wrt]
+    gaps = []
+    for node in tape.nodes:
+        for what, gap in _gaps_of(tape, node, [run.values[i] for i in node.args]):
+            if not isinstance(gap, torch.Tensor) or not gap.requires_grad:
+                continue
+            grads = torch.autograd.grad(gap.sum(), targets, retain_graph=True, allow_unused=True)
+            slope = torch.stack(
+                [torch.zeros_like(gap) if g is None else g for g in grads], dim=1
+            ).detach()
+            (scale,) = sensitivity([gap], tracked)
+            radius = running_bound(gap.detach(), scale, dtype)
+            gaps.append(Gap(what, gap.detach(), slope, radius))
+    return Edges(tuple(gaps))
+
+
+def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[str, object]]:
+    """(description, gap value) for each edge of `node`; the values are computed from `args`
+    (the node's argument values), or None when only the descriptions are wanted."""
+    op = node.op
+    if op is None:
+        return []
+    exprs = [tape.nodes[i].expr for i in node.args]
+
+    def diff(a: object, b: object) -> object:
+        return None if a is None or b is None else a - b  # type: ignore[operator]
+
+    found: list[tuple[str, object]] = []
+    if op.kink == "zero":
+        found.append((f"the kink of {op.name} where {exprs[0]} = 0", args[0]))
+    elif op.kink == "tie":
+        for i in range(len(args)):
+            for j in range(i):
+                found.append(
+                    (f"the kink of {op.name} where {exprs[i]} = {exprs[j]}", diff(args[i], args[j]))
+                )
+    low, high = op.domain
+    checked = range(len(args))
+    if op.name == "pow":
+        exponent = tape.nodes[node.args[1]]
+        if exponent.value is not None and exponent.value.is_integer() and exponent.value >= 0:
+            checked = range(0)  # a whole power is smooth everywhere
+        else:
+            checked = range(1)  # the base's domain edge (or the pole of a negative power)
+    for i in checked:
+        for bound in (low, high):
+            if math.isfinite(bound):
+                found.append(
+                    (
+                        f"the edge of {op.name}'s domain where {exprs[i]} = {bound:g}",
+                        diff(args[i], bound),
+                    ),
+                )
+    return found

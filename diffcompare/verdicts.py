@@ -1,0 +1,336 @@
+"""Judging one point: each method against the reference, under its own bound, and the
+verdict — agree, disagree (naming the method at fault and why), undefined (naming the op
+whose domain the point leaves) or nondifferentiable (with the one-sided derivatives).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import mpmath
+import sympy
+import torch
+
+from .compiler import Tape
+from .diagnosis import nonfinite_backward
+from .edges import Edges
+from .methods import Check, one_sided
+from .reference import REFERENCE_DIGITS, reference
+from .report import (
+    AGREE,
+    DISAGREE,
+    NONDIFFERENTIABLE,
+    UNDEFINED,
+    MethodPoint,
+    OneSided,
+    PointResult,
+    finite_or_none,
+)
+
+SIDE_STEP = 1e-30
+"""The smallest offset, relative to max(1, |x|), at which one-sided derivatives are taken."""
+
+SIDE_STEP_MAX = 1e-12
+"""The largest: one-sided derivatives are limits, so they are taken close to the point."""
+
+SIDE_TOLERANCE = 1e-8
+"""Relative: two one-sided values closer than this are one value. Far above the change of a
+smooth derivative over SIDE_STEP_MAX, far below the jump at a kink."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What judging needs beyond the numbers: the formulas, the compiled tape, the dtype,
+    and the edges of the expression at every point (None when it has none)."""
+
+    variables: tuple[sympy.Symbol, ...]
+    wrt: tuple[int, ...]  # positions of the wrt variables
+    derivatives: tuple[sympy.Expr, ...]  # exact partials, for the reference
+    tape: Tape  # the compiled expression
+    dtype: torch.dtype
+    edges: Edges | None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One method at one point, as the engine computed it."""
+
+    values: list[float]
+    bounds: list[float]
+    note: str
+    skipped: list[bool]
+
+
+def estimate(values: torch.Tensor, check: Check, i: int) -> Estimate:
+    return Estimate(
+        values[i].tolist(), check.bound[i].tolist(), check.note(i), check.skipped[i].tolist()
+    )
+
+
+def judge(
+    context: Context,
+    index: int,
+    at: list[float],
+    truth: list[mpmath.mpf | None],
+    estimates: Mapping[str, Estimate],
+) -> PointResult:
+    """The verdict at point `index` (`at`), given the reference (`truth`: the expression's
+    value, then each partial) and each method's estimate."""
+    value, *exact = truth
+    max_value = torch.finfo(context.dtype).max
+    sides: tuple[OneSided | None, ...] = ()
+    verdict = reason = ""
+    if value is None:
+        verdict, reason = UNDEFINED, _why_undefined(context.tape, at)
+    elif any(abs(r) > max_value for r in (value, *exact) if r is not None):
+        verdict = UNDEFINED
+        reason = f"the value or its derivative is beyond the range of {_name(context.dtype)}"
+    else:
+        on_edge = context.edges is not None and bool(context.edges.on_edge()[index])
+        if on_edge or any(r is None for r in exact):
+            sides, limits = _one_sided(context, index, at)
+            broken = [k for k, lim in enumerate(limits) if lim is _KINK]
+            if broken:
+                verdict, reason = NONDIFFERENTIABLE, _why_kink(context, index, at, sides, broken)
+            exact = [
+                lim if r is None and lim is not _KINK else r
+                for r, lim in zip(exact, limits, strict=True)
+            ]  # type: ignore[misc]
+        if not verdict and any(r is None for r in exact):
+            verdict, reason = UNDEFINED, "its derivative has no finite real value here"
+    judged = not verdict
+    methods = {
+        name: _method_point(context, at, e, exact if judged else [None] * len(exact), judged, name)
+        for name, e in estimates.items()
+    }
+    if judged:
+        faults = [f"{name}: {m.status}" for name, m in methods.items() if not m.ok]
+        if faults:
+            verdict, reason = DISAGREE, "; ".join(faults)
+        else:
+            verdict, reason = AGREE, "every method is within its error bound of the reference"
+    names = list(estimates)
+    differences = {
+        f"{a} - {b}": tuple(
+            None if x is None or y is None else x - y
+            for x, y in zip(methods[a].value, methods[b].value, strict=True)
+        )
+        for i, a in enumerate(names)
+        for b in names[:i]
+    }
+    return PointResult(
+        at=tuple(at),
+        value=None if value is None else float(value),
+        reference=tuple(None if r is None else float(r) for r in exact),
+        methods=methods,
+        differences=differences,
+        verdict=verdict,
+        reason=reason,
+        closest=_closest(methods, len(exact)) if judged else (),
+        one_sided=sides,
+    )
+
+
+def _name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _method_point(
+    context: Context,
+    at: list[float],
+    estimate: Estimate,
+    exact: Sequence[mpmath.mpf | None],
+    judged: bool,
+    name: str,
+) -> MethodPoint:
+    eps = torch.finfo(context.dtype).eps
+    full = -math.log10(eps / 2)
+    abs_errors: list[float | None] = []
+    rel_errors: list[float | None] = []
+    ulps: list[float | None] = []
+    digits: list[float | None] = []
+    problems: list[str] = []
+    skips: list[str] = []
+    with mpmath.workdps(REFERENCE_DIGITS + 10):
+        for value, bound, truth, skipped in zip(
+            estimate.values, estimate.bounds, exact, estimate.skipped, strict=True
+        ):
+            error = None
+            if skipped:
+                skips.append(estimate.note)
+            elif truth is not None and math.isfinite(value):
+                error = abs(mpmath.mpf(value) - truth)
+                if not float(error) <= bound:  # also catches a NaN bound
+                    problems.append(f"error {float(error):.3g} exceeds its bound {bound:.3g}")
+            elif truth is not None:
+                why = (
+                    nonfinite_backward(context.tape, at, context.dtype)
+                    if name == "autograd"
+                    else None
+                )
+                problems.append(
+                    f"{value} where the derivative is {float(truth):.6g}"
+                    + (f": {why}" if why else "")
+                )
+            abs_errors.append(None if error is None else float(error))
+            relative = None if error is None or truth == 0 else float(error / abs(truth))
+            rel_errors.append(relative)
+            ulps.append(
+                None if error is None or truth == 0 else float(error) / _ulp(float(truth), eps)
+            )
+            if error is None or truth == 0:
+                digits.append(None)
+            else:
+                digits.append(full if relative == 0 else min(full, max(0.0, -math.log10(relative))))
+    if not judged:
+        status = "not judged: the derivative does not exist here"
+    elif problems:
+        status = "; ".join(problems)
+    elif skips:
+        status = f"skipped: {skips[0]}"
+    else:
+        status = "ok"
+    return MethodPoint(
+        value=tuple(finite_or_none(v) for v in estimate.values),
+        abs_error=tuple(abs_errors),
+        rel_error=tuple(rel_errors),
+        ulps=tuple(ulps),
+        digits=tuple(digits),
+        bound=tuple(finite_or_none(b) for b in estimate.bounds),
+        ok=not problems,
+        status=status,
+        note=estimate.note,
+    )
+
+
+def _ulp(value: float, eps: float) -> float:
+    """The spacing of the dtype (with machine epsilon `eps`) at `value`'s binade."""
+    _, exponent = math.frexp(abs(value))
+    return math.ldexp(eps, exponent - 1)
+
+
+def _closest(methods: Mapping[str, MethodPoint], count: int) -> tuple[str | None, ...]:
+    closest: list[str | None] = []
+    for k in range(count):
+        errors = {n: m.abs_error[k] for n, m in methods.items() if m.abs_error[k] is not None}
+        closest.append(min(errors, key=lambda n: errors[n]) if errors else None)  # type: ignore[arg-type, return-value]
+    return tuple(closest)
+
+
+# -- undefined points ----------------------------------------------------------------------
+
+
+def _why_undefined(tape: Tape, at: list[float]) -> str:
+    """Name the first op whose result is not a finite real number at the point."""
+    inputs = [torch.tensor(x, dtype=torch.float64) for x in at]
+    with torch.no_grad():
+        values = tape.run(inputs, keep=True).values
+    for node, result in zip(tape.nodes, values, strict=True):
+        op = node.op
+        if op is None or bool(torch.as_tensor(result).isfinite()):
+            continue
+        args = [float(values[i]) for i in node.args]
+        if not all(math.isfinite(a) for a in args):
+            continue  # inherited from an argument, which was reported first
+        exprs = [tape.nodes[i].expr for i in node.args]
+        low, high = op.domain
+        checked = range(len(args))
+        if op.name == "pow":  # the base's domain, unless the power is whole
+            checked = range(0) if args[1].is_integer() else range(1)
+        for i in checked:
+            if not low < args[i] < high:
+                return (
+                    f"{node.expr} has no real value here: the {op.en}'s argument {exprs[i]} is "
+                    f"{args[i]:g}, outside its domain ({low:g}, {high:g})"
+                )
+        if op.name == "pow" and args[0] == 0 and args[1] < 0:
+            return f"{node.expr} divides by zero here: {exprs[0]} = 0"
+        shown = ", ".join(f"{a:g}" for a in args)
+        return f"{node.expr} is {float(result)} here (its arguments: {shown})"
+    return "the expression has no finite real value here"
+
+
+# -- kinks and domain edges -----------------------------------------------------------------
+
+_KINK = object()  # the one-sided derivatives differ, or one is infinite
+
+
+def _one_sided(
+    context: Context, index: int, at: list[float]
+) -> tuple[tuple[OneSided, ...], list[object]]:
+    """Per wrt variable: the one-sided derivatives (reference and quotients), and the
+    derivative's value if it exists as a (possibly one-sided) limit, else _KINK."""
+    clearance = context.edges.clearance(index) if context.edges is not None else []
+    sides: list[OneSided] = []
+    limits: list[object] = []
+    for k, j in enumerate(context.wrt):
+        scale = max(1.0, abs(at[j]))
+        delta = min(
+            max(clearance[j] if clearance else 0.0, SIDE_STEP * scale), SIDE_STEP_MAX * scale
+        )
+        step = Fraction(delta)
+        probes = []
+        for offset in (-step, -2 * step, step, 2 * step):
+            point: list[float | Fraction] = [Fraction(x) for x in at]
+            point[j] = Fraction(at[j]) + offset
+            probes.append(point)
+        table = reference([context.derivatives[k]], context.variables, probes)
+        left = _limit(table[0][0], table[1][0])
+        right = _limit(table[2][0], table[3][0])
+        below, above = one_sided(context.tape, at, j, context.dtype)
+        sides.append(
+            OneSided(
+                left,
+                right,
+                finite_or_none(below) if not math.isinf(below) else below,
+                finite_or_none(above) if not math.isinf(above) else above,
+            )
+        )
+        limits.append(_derivative(left, right))
+    return tuple(sides), limits
+
+
+def _limit(near: mpmath.mpf | None, far: mpmath.mpf | None) -> float | None:
+    """The one-sided limit from two values at δ and 2δ: None if that side is undefined, ±inf
+    if the values still move (the derivative grows without bound)."""
+    if near is None or far is None:
+        return None
+    a, b = float(near), float(far)
+    if abs(a - b) <= SIDE_TOLERANCE * max(1.0, abs(a), abs(b)):
+        return a
+    return math.copysign(math.inf, a)
+
+
+def _derivative(left: float | None, right: float | None) -> object:
+    finite = [s for s in (left, right) if s is not None and math.isfinite(s)]
+    if left is not None and right is not None:
+        if len(finite) == 2 and abs(left - right) <= SIDE_TOLERANCE * max(
+            1.0, abs(left), abs(right)
+        ):
+            return mpmath.mpf(right)
+        return _KINK
+    if len(finite) == 1:  # an edge of the domain with a finite one-sided derivative
+        return mpmath.mpf(finite[0])
+    return _KINK
+
+
+def _why_kink(
+    context: Context, index: int, at: list[float], sides: Sequence[OneSided], broken: list[int]
+) -> str:
+    where = context.edges.describe(index) if context.edges is not None else []
+    names = [context.variables[context.wrt[k]].name for k in broken]
+    parts = []
+    for k, name in zip(broken, names, strict=True):
+        s = sides[k]
+        parts.append(f"d/d{name} from the left {_side(s.left)}, from the right {_side(s.right)}")
+    place = f" ({'; '.join(where)})" if where else ""
+    return f"not differentiable here{place}: {'; '.join(parts)}"
+
+
+def _side(value: float | None) -> str:
+    if value is None:
+        return "undefined"
+    return f"{value:.6g}"
