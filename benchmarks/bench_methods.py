@@ -41,6 +41,7 @@ import torch
 
 import diffcompare
 from diffcompare.methods import METHODS, CompiledPrepared, SymbolicPrepared
+from diffcompare.methods import Settings as MethodSettings
 
 SIZES = (1, 1_000, 100_000)
 POINT = (0.7, -1.3)  # the full-check row's point: the first variable's value, the second's
@@ -148,8 +149,8 @@ def subjects(case: Case) -> Subjects:
     return Subjects(
         case=case,
         problem=problem,
-        autograd=METHODS["autograd"].prepare(problem, variables),
-        symbolic=METHODS["symbolic"].prepare(problem, variables),
+        autograd=METHODS["autograd"].prepare(problem, variables, MethodSettings()),
+        symbolic=METHODS["symbolic"].prepare(problem, variables, MethodSettings()),
         numpy_f=sympy.lambdify(variables, problem.expr, "numpy"),
         numpy_grad=sympy.lambdify(variables, partials, "numpy"),
     )

@@ -8,17 +8,29 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .comparison import compare
+    from .explanation import Explanation, explain
     from .parser import parse
     from .problem import Problem
     from .report import Report
 
-__all__ = ["DiffCompareError", "Problem", "Report", "compare", "parse", "__version__"]
+__all__ = [
+    "DiffCompareError",
+    "Explanation",
+    "Problem",
+    "Report",
+    "compare",
+    "explain",
+    "parse",
+    "__version__",
+]
 
 from .errors import DiffCompareError
 
 # Lazy re-exports: `import diffcompare` and `diffcompare --help` must not pay for torch.
 _LAZY = {
     "compare": "comparison",
+    "explain": "explanation",
+    "Explanation": "explanation",
     "parse": "parser",
     "Problem": "problem",
     "Report": "report",

@@ -128,6 +128,28 @@ def _fail(message: str, code: int) -> int:
     help="Finite-difference scheme; auto takes complex-step where every op is analytic, "
     "else Richardson extrapolation.",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="After the report, the worked chain rule at the first point (also: diffcompare "
+    "explain EXPR --at ...).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "latex"]),
+    default="text",
+    show_default=True,
+    help="With --explain: the explanation's format.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    default="en",
+    show_default=True,
+    help="With --explain: English or Chinese (中文).",
+)
+@click.option("--graph", metavar="FILE.dot", help="With --explain: also write the graph to FILE.")
 @click.version_option(__version__, "-V", "--version", prog_name="diffcompare")
 def cli(
     expr: str,
@@ -141,6 +163,10 @@ def cli(
     seed: int,
     dtype: str,
     fd: str,
+    explain: bool,
+    fmt: str,
+    lang: str,
+    graph: str | None,
 ) -> int:
     """Compare the derivative of EXPR computed symbolically (SymPy), by autograd (PyTorch) and
     by finite differences, each judged against a 50-digit reference and held to the error
@@ -182,6 +208,14 @@ def cli(
         at = [_named(parse_point(text), problem.names, text) for text in points]
     report = compare(problem, at=at, wrt=wrt, samples=samples or 5, seed=seed, dtype=dtype, fd=fd)
     click.echo(to_json(report) if as_json else to_text(report))
+    if explain:
+        from .explain_cli import run_explain
+
+        first = dict(zip(report.variables, report.points[0].at, strict=True))
+        click.echo()
+        click.echo(run_explain(problem, [first], wrt, fmt, lang, graph), nl=False)
+    elif graph is not None or fmt != "text" or lang != "en":
+        raise UsageError("--format, --lang and --graph go with --explain")
     return 1 if report.verdict == DISAGREE else 0
 
 

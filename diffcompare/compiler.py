@@ -79,6 +79,7 @@ class Tape:
                 values.append(inputs[node.input])
             elif node.op is None:
                 if track_constants and not _exact(node, like.dtype):
+                    assert node.value is not None
                     constant = torch.full(shape, node.value, dtype=like.dtype, requires_grad=True)
                     constants.append(constant)
                     values.append(constant)
@@ -111,7 +112,7 @@ class Run:
 def compile_problem(problem: Problem) -> Tape:
     """The torch graph of the problem's expression, as autograd, finite differences and the
     explanations run it."""
-    return compile_exprs([problem.expr], problem.variables)
+    return compile_exprs([problem.graph], problem.variables)
 
 
 def compile_exprs(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol]) -> Tape:

@@ -58,7 +58,8 @@ def _complex_pow(base: Any, exponent: Any) -> Any:
     # derivative reads; an integer power by repeated squaring keeps it.
     if isinstance(exponent, (int, float)) and float(exponent).is_integer() and exponent != 0:
         n = abs(int(exponent))
-        result, square = None, base
+        result: Any = None
+        square = base
         while n:
             if n & 1:
                 result = square if result is None else result * square

@@ -67,9 +67,9 @@ class PointsWriter:
             self._file.close()
         elif kind is None:
             arrays = {name: np.concatenate(parts) for name, parts in self._columns.items()}
-            np.savez(
-                self.path, variables=np.array(self.variables), wrt=np.array(self.wrt), **arrays
-            )
+            arrays["variables"] = np.array(self.variables)
+            arrays["wrt"] = np.array(self.wrt)
+            np.savez(self.path, **arrays)  # type: ignore[arg-type]
 
 
 def _json(value: float) -> float | None:

@@ -158,6 +158,46 @@ def _verdict_line(report: Report) -> str:
     return f"verdict: {report.verdict} — {report.points[0].reason}"
 
 
+def to_markdown(report: Report) -> str:
+    """The report as Markdown: the formulas, one table row per method and point, the verdict
+    (what Jupyter shows for a Report)."""
+    lines = [f"**{report.text}** — verdict: **{report.verdict}**", ""]
+    for name, formula in zip(report.wrt, report.derivative, strict=True):
+        lines.append(f"- ∂/∂{name} = `{formula}`")
+    lines += [
+        f"- dtype {report.dtype}; finite differences: {report.fd_scheme}; reference: "
+        f"{report.reference_digits} digits",
+        "",
+        "| point | method | "
+        + " | ".join(f"∂/∂{n}" for n in report.wrt)
+        + " | \\|error\\| | ulps | digits | bound | check |",
+        "|---|---|" + "---|" * len(report.wrt) + "---|---|---|---|---|",
+    ]
+    for point in report.points:
+        at = ", ".join(
+            f"{n}={_number(v, 6)}" for n, v in zip(report.variables, point.at, strict=True)
+        )
+        cells = [at, "reference", *(_number(r) for r in point.reference), "", "", "", ""]
+        lines.append("| " + " | ".join(cells + [f"**{point.verdict}**"]) + " |")
+        for name, method in point.methods.items():
+            cells = [
+                "",
+                report.method_labels[name],
+                *(_number(v) for v in method.value),
+                _worst(method.abs_error),
+                _worst(method.ulps, 3),
+                _least(method.digits),
+                _worst(method.bound),
+                _mark(method.ok, method.status),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    reasons = [p for p in report.points if p.verdict != AGREE]
+    if reasons:
+        lines.append("")
+        lines += [f"- {p.verdict}: {p.reason}" for p in reasons]
+    return "\n".join(lines) + "\n"
+
+
 def sweep_to_json(report: SweepReport) -> str:
     return json.dumps(report.to_dict(), indent=2, allow_nan=False)
 

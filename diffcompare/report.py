@@ -97,6 +97,11 @@ class Report:
     def verdict(self) -> str:
         return overall({p.verdict for p in self.points})
 
+    def _repr_markdown_(self) -> str:
+        from .render import to_markdown  # the renderer reads this module
+
+        return to_markdown(self)
+
     def counts(self) -> dict[str, int]:
         """How many points got each verdict."""
         return {v: sum(p.verdict == v for p in self.points) for v in VERDICTS}

@@ -96,9 +96,9 @@ def judge(
             if broken:
                 verdict, reason = NONDIFFERENTIABLE, _why_kink(context, index, at, sides, broken)
             exact = [
-                lim if r is None and lim is not _KINK else r
+                lim if r is None and isinstance(lim, mpmath.mpf) else r
                 for r, lim in zip(exact, limits, strict=True)
-            ]  # type: ignore[misc]
+            ]
         if not verdict and any(r is None for r in exact):
             verdict, reason = UNDEFINED, "its derivative has no finite real value here"
     judged = not verdict
@@ -175,16 +175,17 @@ def _method_point(
                     f"{value} where the derivative is {float(truth):.6g}"
                     + (f": {why}" if why else "")
                 )
-            abs_errors.append(None if error is None else float(error))
-            relative = None if error is None or truth == 0 else float(error / abs(truth))
-            rel_errors.append(relative)
-            ulps.append(
-                None if error is None or truth == 0 else float(error) / _ulp(float(truth), eps)
-            )
-            if error is None or truth == 0:
+            if error is None or truth is None or truth == 0:
+                abs_errors.append(None if error is None else float(error))
+                rel_errors.append(None)
+                ulps.append(None)
                 digits.append(None)
-            else:
-                digits.append(full if relative == 0 else min(full, max(0.0, -math.log10(relative))))
+                continue
+            relative = float(error / abs(truth))
+            abs_errors.append(float(error))
+            rel_errors.append(relative)
+            ulps.append(float(error) / _ulp(float(truth), eps))
+            digits.append(full if relative == 0 else min(full, max(0.0, -math.log10(relative))))
     if not judged:
         status = "not judged: the derivative does not exist here"
     elif problems:

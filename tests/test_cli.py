@@ -199,3 +199,23 @@ def test_help_and_version_do_not_import_torch_or_sympy() -> None:
             timeout=60,
         )
         assert "LOADED 0 False False" in done.stdout, done.stdout + done.stderr
+
+
+def test_explain_flag_follows_the_report_with_the_worked_chain_rule(run) -> None:
+    result = run(SEED001, "--at", "x=2", "--explain", "--lang", "zh")
+    assert result.exit_code == 0, result.output
+    assert "verdict: agree" in result.output
+    assert "367 · 7 = 2569" in result.output
+    assert "链式法则" in result.output
+    result = run("x**2", "--lang", "zh")
+    assert result.exit_code == 2
+    assert "go with --explain" in result.stderr
+
+
+def test_a_report_renders_as_markdown_in_jupyter() -> None:
+    import diffcompare
+
+    text = diffcompare.compare("abs(x)", at=[{"x": 0}, {"x": 1}], timing_budget=0)._repr_markdown_()
+    assert text.startswith("**abs(x)** — verdict: **agree**")
+    assert "| x=0 | reference | 0 |  |  |  |  | **nondifferentiable** |" in text
+    assert "- nondifferentiable: not differentiable here (the kink of abs where x = 0)" in text

@@ -40,7 +40,7 @@ def only_point(expr: str, **at: float) -> diffcompare.Report:
         ),
     ],
 )
-def test_outside_the_domain_is_undefined_with_the_op_named(expr: str, x: float, reason: str) -> None:
+def test_outside_the_domain_is_undefined_naming_the_op(expr: str, x: float, reason: str) -> None:
     report = only_point(expr, x=x)
     point = report.points[0]
     assert (point.verdict, point.reason) == ("undefined", reason)

@@ -1,0 +1,154 @@
+"""The `diffcompare explain EXPR --at x=2` command, and the helper the main command's
+`--explain` calls: both render explanations and write the graph, nothing more."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from .cli import _Command, _named, parse_point
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .explanation import Explanation
+    from .problem import Problem
+
+GRAPH_FORMATS = ("dot", "svg", "png", "pdf")
+"""File endings --graph writes: DOT itself, or what Graphviz's `dot` makes of it."""
+
+
+@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("expr")
+@click.option(
+    "--at",
+    "points",
+    multiple=True,
+    required=True,
+    metavar="x=2,y=3",
+    help="The point to explain at (repeat for one explanation per point).",
+)
+@click.option("--wrt", metavar="x[,y]", help="Differentiate by these variables (default: all).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "latex"]),
+    default="text",
+    show_default=True,
+    help="text for the terminal, markdown, or a LaTeX document.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    default="en",
+    show_default=True,
+    help="English or Chinese (中文).",
+)
+@click.option(
+    "--graph",
+    metavar="FILE.dot",
+    help="Also write the graph to FILE: .dot, or .svg/.png/.pdf when Graphviz's dot is "
+    "installed (at the first point).",
+)
+def explain_command(
+    expr: str,
+    points: tuple[str, ...],
+    wrt: str | None,
+    fmt: str,
+    lang: str,
+    graph: str | None,
+) -> int:
+    """Explain the derivative of EXPR at a point, the way PyTorch computes it: the forward
+    pass node by node, the backward pass in the order torch ran it with each grad_fn, local
+    derivative and accumulated gradient, and the chain rule in closed form, all checked
+    against torch's retain_grad() values and the SymPy derivative.
+
+    \b
+    Examples:
+      diffcompare explain "(x**2+3*x+1)**3+4*(x**2+3*x+1)+2" --at x=2
+      diffcompare explain "x1**2+x2**2+x1*x2" --at x1=10,x2=20 --lang zh
+      diffcompare explain "sin(x**2)" --at x=1 --format latex --graph g.dot
+    """
+    from .parser import parse  # deferred: loads SymPy
+
+    problem = parse(expr)
+    at = [_named(parse_point(text), problem.names, text) for text in points]
+    click.echo(run_explain(problem, at, wrt, fmt, lang, graph), nl=False)
+    return 0
+
+
+def run_explain(
+    problem: Problem | str,
+    points: Sequence[Mapping[str, float]] | None,
+    wrt: str | Sequence[str] | None,
+    fmt: str = "text",
+    lang: str = "en",
+    graph: str | None = None,
+) -> str:
+    """The explanations of `problem` (a Problem or its text) at each of `points`, rendered
+    in `fmt` and `lang` and joined; with `graph`, the first point's graph is written there.
+
+    Raises UsageError for no points, an unknown format, language or graph file ending, or
+    a graph that cannot be written.
+    """
+    from .explain_render import render
+    from .explanation import explain
+
+    if not points:
+        raise UsageError("an explanation needs a point: give one with --at, e.g. --at x=2")
+    if fmt == "latex" and len(points) > 1:
+        raise UsageError("--format latex writes one document: give one --at point")
+    if graph is not None:
+        _graph_format(graph)  # refuse a bad file name before the work
+    explanations = [explain(problem, point, wrt) for point in points]
+    rendered = [render(e, fmt, lang) for e in explanations]
+    if graph is not None:
+        write_graph(explanations[0], graph, lang)
+    return ("\n---\n\n" if fmt == "markdown" else "\n").join(rendered)
+
+
+def write_graph(explanation: Explanation, path: str, lang: str = "en") -> None:
+    """Write the explanation's graph to `path`: DOT text for .dot, else through Graphviz's
+    `dot` (.svg, .png, .pdf). Raises UsageError when `dot` is missing or fails."""
+    from .explain_render import to_dot
+
+    kind = _graph_format(path)
+    text = to_dot(explanation, lang)
+    try:
+        if kind == "dot":
+            Path(path).write_text(text, encoding="utf-8")
+            return
+        program = shutil.which("dot")
+        if program is None:
+            raise UsageError(
+                f"--graph {path}: writing .{kind} needs Graphviz's dot program, which is not "
+                f"installed; install graphviz, or write {Path(path).with_suffix('.dot')} instead"
+            )
+        result = subprocess.run(
+            [program, f"-T{kind}", "-o", path],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    except OSError as error:
+        raise UsageError(f"--graph {path}: cannot write it ({error.strerror or error})") from None
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"--graph {path}: Graphviz's dot took more than 120 s") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UsageError(f"--graph {path}: dot failed: {message[0] if message else 'no message'}")
+
+
+def _graph_format(path: str) -> str:
+    kind = Path(path).suffix.lower().lstrip(".")
+    if kind not in GRAPH_FORMATS:
+        raise UsageError(
+            f"--graph {path}: expected a file ending in "
+            + ", ".join(f".{k}" for k in GRAPH_FORMATS)
+        )
+    return kind
