@@ -26,7 +26,7 @@ from .parser import parse
 from .problem import Problem
 from .reference import REFERENCE_DIGITS, reference
 from .report import PointResult, Report, Timing
-from .symbolic import Gradient
+from .symbolic import SIMPLIFY_SECONDS, Gradient
 from .verdicts import Context, estimate, judge
 
 Point = Mapping[str, float]
@@ -51,6 +51,7 @@ def compare(
     timing_budget: float = TIMING_BUDGET,
     dtype: str = "float64",
     fd: str = "auto",
+    simplify_seconds: float = SIMPLIFY_SECONDS,
 ) -> Report:
     """Differentiate `expr` symbolically, by autograd and by finite differences, and judge
     each against the high-precision reference at the points `at` (a mapping of variable to
@@ -58,11 +59,13 @@ def compare(
     expression is real, finite and smooth. `wrt` names the variables to differentiate by
     (default: all). `dtype` ("float64" or "float32") is what the torch paths compute in,
     and the bounds they are held to; `fd` picks the finite-difference scheme ("auto",
-    "central", "richardson", "complex-step"). `timing_budget` is the seconds of repeated
-    evaluation spent timing each method (0 for a quick oracle check: each is then timed
-    MIN_RUNS times). Returns a Report; raises InputError for bad text or options.
+    "central", "richardson", "complex-step"). `simplify_seconds` bounds the time spent
+    simplifying the derivative (0: use SymPy's derivative as it comes). `timing_budget` is
+    the seconds of repeated evaluation spent timing each method (0 for a quick oracle
+    check: each is then timed MIN_RUNS times). Returns a Report; raises InputError for bad
+    text or options.
     """
-    setup = prepare(expr, wrt, dtype, fd)
+    setup = prepare(expr, wrt, dtype, fd, simplify_seconds)
     if at is not None:
         points = _points(setup.problem, at).to(setup.settings.dtype)
     else:
@@ -117,14 +120,20 @@ class Setup:
         return symbolic.gradient
 
 
-def prepare(expr: str | Problem, wrt: str | Sequence[str] | None, dtype: str, fd: str) -> Setup:
+def prepare(
+    expr: str | Problem,
+    wrt: str | Sequence[str] | None,
+    dtype: str,
+    fd: str,
+    simplify_seconds: float = SIMPLIFY_SECONDS,
+) -> Setup:
     """Parse (unless given a Problem), check the options and prepare every method."""
     problem = parse(expr) if isinstance(expr, str) else expr
     if not problem.variables:
         raise UsageError(f"{problem.text!r} has no variables to differentiate by")
     if dtype not in DTYPES:
         raise UsageError(f"--dtype {dtype}: choose from {', '.join(DTYPES)}")
-    settings = Settings(DTYPES[dtype], fd)
+    settings = Settings(DTYPES[dtype], fd, simplify_seconds)
     targets = _wrt(problem, wrt)
     prepared: dict[str, Any] = {}
     seconds: dict[str, float] = {}
@@ -239,9 +248,18 @@ def _usable(setup: Setup, candidates: torch.Tensor) -> torch.Tensor:
     symbolic: SymbolicPrepared = setup.prepared["symbolic"]
     compiled = setup.compiled
     with torch.no_grad():
-        derivative = torch.stack(symbolic.tape.run(columns(candidates)).outputs, dim=1)
-        (value,) = compiled.tape.run(columns(candidates)).outputs
-    ok = derivative.isfinite().all(dim=1) & value.isfinite()
+        formulas = symbolic.tape.run(columns(candidates), keep=True)
+        expression = compiled.tape.run(columns(candidates), keep=True)
+    ok = torch.ones(candidates.shape[0], dtype=torch.bool)
+    # Keep every intermediate, forward and symbolic, well inside the dtype's range: where a
+    # square of one would overflow or underflow, backward passes lose all accuracy (1/x at
+    # 1e160 has the derivative -1e-320). Such points can still be given with --at.
+    info = torch.finfo(candidates.dtype)
+    high, low = info.max**0.5, info.smallest_normal**0.5
+    for value in (*formulas.values, *expression.values):
+        if isinstance(value, torch.Tensor):
+            size = value.abs()
+            ok &= (size < high) & ((size > low) | (size == 0))
     ok &= METHODS["finite_difference"].evaluate(compiled, candidates).isfinite().all(dim=1)
     edges = edges_at(compiled, candidates)
     if edges is not None and edges.gaps:

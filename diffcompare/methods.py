@@ -24,6 +24,8 @@ per point where the method has something to say.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -32,12 +34,12 @@ from typing import Any
 import sympy
 import torch
 
-from .compiler import Tape, compile_exprs, compile_problem
+from .compiler import Tape, apply_node, compile_exprs, compile_problem
 from .edges import find_edges, has_edges
 from .error_model import eps, running_bound, sensitivity
 from .errors import UsageError
 from .problem import Problem
-from .symbolic import Gradient, gradient
+from .symbolic import SIMPLIFY_SECONDS, Gradient, gradient
 
 FD_SAFETY = 2.0
 """Headroom over the finite-difference error estimate for the terms beyond the leading one."""
@@ -55,6 +57,7 @@ class Settings:
 
     dtype: torch.dtype = torch.float64
     fd: str = "auto"
+    simplify_seconds: float = SIMPLIFY_SECONDS  # for the derivative shown and evaluated
 
     def __post_init__(self) -> None:
         if self.fd not in FD_SCHEMES:
@@ -115,7 +118,7 @@ class SymbolicPrepared:
 def _symbolic_prepare(
     problem: Problem, wrt: tuple[sympy.Symbol, ...], settings: Settings
 ) -> SymbolicPrepared:
-    grad = gradient(problem, wrt)
+    grad = gradient(problem, wrt, settings.simplify_seconds)
     return SymbolicPrepared(grad, compile_exprs(grad.shown, problem.variables))
 
 
@@ -205,7 +208,65 @@ def _compute_gradient_bound(prepared: CompiledPrepared, points: torch.Tensor) ->
     relative = torch.stack([s[0] for s in scales], dim=1)
     absolute = torch.stack([s[1] for s in scales], dim=1)
     gradient = torch.stack([g.detach() for g in grads], dim=1)
+    relative = relative + _backward_terms(prepared, points)
     return running_bound(gradient, (relative, absolute), points.dtype)
+
+
+def _backward_terms(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
+    """The rounding of the backward pass itself: each op's backward computes its local
+    derivatives afresh (sinh's backward evaluates cosh) and multiplies them into the
+    adjoint, so the contribution adj(a) * da/du * du/dx_k of every edge u -> a is rounded.
+    Returns sum over edges of |that contribution|, shape (points, wrt): the scale, beside
+    the forward intermediates', of the gradient's rounding error. cosh(x) + sinh(x) at
+    x = -2.25 needs it: the gradient 0.105 is a sum of terms of size 4.8 that cancel."""
+    import torch.autograd.forward_ad as fwad
+
+    tape = prepared.tape
+    inputs = columns(points, requires_grad=True)
+    run = tape.run(inputs, keep=True)
+    (out,) = run.outputs
+    n = points.shape[0]
+    total = torch.zeros(n, len(prepared.wrt), dtype=points.dtype)
+    op_nodes = [i for i, node in enumerate(tape.nodes) if node.op is not None]
+    if not out.requires_grad or not op_nodes:
+        return total
+    tracked = [i for i in op_nodes if run.values[i].requires_grad]
+    adjoints = dict(
+        zip(
+            tracked,
+            torch.autograd.grad(out.sum(), [run.values[i] for i in tracked], allow_unused=True),
+            strict=True,
+        )
+    )
+    plain = [v.detach() if isinstance(v, torch.Tensor) else v for v in run.values]
+    for k, j in enumerate(prepared.wrt):
+        # Note: forward AD loads torch's jvp decompositions on first use, which warns that
+        # torch.jit.script is deprecated: torch's own business, not the user's.
+        with warnings.catch_warnings(), fwad.dual_level():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            duals = [
+                fwad.make_dual(t.detach(), torch.ones_like(t) if i == j else torch.zeros_like(t))
+                for i, t in enumerate(inputs)
+            ]
+            tangents = [
+                fwad.unpack_dual(v).tangent if isinstance(v, torch.Tensor) else None
+                for v in tape.run(duals, keep=True).values
+            ]
+            for i in tracked:
+                adjoint = adjoints[i]
+                if adjoint is None:
+                    continue
+                node = tape.nodes[i]
+                for position, arg in enumerate(node.args):
+                    tangent = tangents[arg]
+                    if tangent is None:
+                        continue
+                    args = list(plain[a] for a in node.args)
+                    args[position] = fwad.make_dual(plain[arg], tangent)
+                    local = fwad.unpack_dual(apply_node(node, args, inputs[0])).tangent
+                    if local is not None:
+                        total[:, k] += (adjoint.detach() * local).abs().expand(n)
+    return total
 
 
 def _autograd_check(
@@ -222,6 +283,7 @@ class _Scheme:
     power: float  # h = eps^power * max(1, |x|)
     multiples: tuple[float, ...]  # the steps taken, in units of h
     rounding: float  # the rounding error, in units of the function's bound over h
+    order: float  # the truncation error is c h^order when h is small enough
 
 
 SCHEMES = ("central", "richardson", "complex-step", "one-sided")
@@ -232,8 +294,8 @@ def _code(name: str, count: int) -> torch.Tensor:
 
 
 _REAL_SCHEMES = {
-    "central": _Scheme(1 / 3, (1.0, 2.0), 1.0),
-    "richardson": _Scheme(1 / 5, (1.0, 2.0, 4.0), 1.5),
+    "central": _Scheme(1 / 3, (1.0, 2.0, 4.0), 1.0, 2.0),
+    "richardson": _Scheme(1 / 5, (1.0, 2.0, 4.0, 8.0), 1.5, 4.0),
 }
 
 _ROUNDING = {"one-sided": 4.0, **{n: s.rounding for n, s in _REAL_SCHEMES.items()}}
@@ -257,6 +319,12 @@ class _Differences:
     limited: torch.Tensor
 
 
+STEP_SCALES = (1.0, 1 / 4, 1 / 16)
+"""The steps tried, as fractions of the default one: each point keeps the step whose
+estimated error (truncation plus rounding) is smallest, so a function that varies fast
+(sin(x**3) at large x, near a pole) gets a step small enough for it."""
+
+
 def _central(
     prepared: CompiledPrepared, points: torch.Tensor, name: str, distance: torch.Tensor | None
 ) -> _Differences:
@@ -266,17 +334,45 @@ def _central(
     wrt = list(prepared.wrt)
     x = points[:, wrt]
     e = eps(points.dtype)
-    h = e**scheme.power * x.abs().clamp(min=1.0)
+    default = e**scheme.power * x.abs().clamp(min=1.0)
+    h = default
     limited = torch.zeros_like(x, dtype=torch.bool)
     if distance is not None:
         cap = distance / (2 * scheme.multiples[-1])
         limited = cap < h
         h = torch.minimum(h, cap)
-    h = (x + h) - x  # an exactly representable step
     # A step within a few ulps of x says nothing: no step fits beside the edge.
-    skipped = ~(h > 4 * e * x.abs())
-    h = torch.where(skipped, e**scheme.power * x.abs().clamp(min=1.0), h)
+    skipped = ~(((x + h) - x) > 4 * e * x.abs())
+    h = torch.where(skipped, default, h)
+    function_bound = tape_bound(prepared.tape, points)[:, :1]
+    best: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+    for scale in STEP_SCALES:
+        step = (x + h * scale) - x  # an exactly representable step
+        if scale != 1.0:
+            step = torch.where(step > 4 * e * x.abs(), step, h)
+        values, truncation = _estimate(prepared, points, scheme, name, step)
+        total = (truncation + scheme.rounding * function_bound / step).nan_to_num(math.inf)
+        if best is None:
+            best = (values, truncation, step, total)
+            continue
+        better = total < best[3]
+        best = (
+            torch.where(better, values, best[0]),
+            torch.where(better, truncation, best[1]),
+            torch.where(better, step, best[2]),
+            torch.where(better, total, best[3]),
+        )
+    assert best is not None
+    values, truncation, step, _ = best
+    values = torch.where(skipped, torch.nan, values)
+    return _Differences(values, truncation, step, _code(name, points.shape[0]), skipped, limited)
 
+
+def _estimate(
+    prepared: CompiledPrepared, points: torch.Tensor, scheme: _Scheme, name: str, h: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scheme's derivative estimate with steps h (points, wrt), and its truncation error."""
+    wrt = list(prepared.wrt)
     probes = []
     for m in scheme.multiples:
         for sign in (1.0, -1.0):
@@ -295,14 +391,22 @@ def _central(
         # The true width between the probes, so a probe's rounding does not bias the step.
         width = torch.stack([at[i, 0, k, :, j] - at[i, 1, k, :, j] for k, j in enumerate(wrt)])
         diffs.append(((f[i, 0] - f[i, 1]) / width).T)
-    if name == "central":
-        values, truncation = diffs[0], (diffs[0] - diffs[1]).abs() / 3
-    else:
-        r1 = (4 * diffs[0] - diffs[1]) / 3
-        r2 = (4 * diffs[1] - diffs[2]) / 3
-        values, truncation = r1, (r1 - r2).abs() / 15
-    values = torch.where(skipped, torch.nan, values)
-    return _Differences(values, truncation, h, _code(name, n), skipped, limited)
+    if name == "richardson":
+        diffs = [(4 * diffs[i] - diffs[i + 1]) / 3 for i in range(3)]
+    return diffs[0], _truncation(diffs[0], diffs[1], diffs[2], scheme.order)
+
+
+def _truncation(
+    at_h: torch.Tensor, at_2h: torch.Tensor, at_4h: torch.Tensor, order: float
+) -> torch.Tensor:
+    """The error of the estimate at h, from its change between steps h, 2h and 4h.
+
+    With error c h^p, the estimates at h and 2h differ by c h^p (2^p - 1). The order p is
+    measured from the two changes rather than assumed: a step too large for the function
+    (near a pole, say) shows a lower order, and the estimate grows accordingly."""
+    near, far = (at_h - at_2h).abs(), (at_2h - at_4h).abs()
+    measured = torch.log2(far / near).nan_to_num(order, posinf=order).clamp(0.5, order)
+    return torch.where(near == 0, torch.zeros_like(near), near / (2**measured - 1))
 
 
 def _complex_step(prepared: CompiledPrepared, points: torch.Tensor) -> _Differences:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import sympy
 
 from .deadline import OutOfTime, time_limit
-from .ops import BY_NODE
+from .ops import BY_NODE, OPS
 from .problem import Problem
 
 SIMPLIFY_SECONDS = 2.0
@@ -39,7 +39,10 @@ def gradient(
     so a large expression never hangs; outside the main thread (where no timer can
     interrupt SymPy) it is skipped.
     """
-    raw = tuple(sympy.diff(problem.expr, variable) for variable in wrt)
+    # SymPy differentiates Abs(u) through re(u) and im(u) unless it can prove u real (it
+    # cannot for asin(x)); over the reals the table's rule, sign(u)*u', is the derivative.
+    diffable = problem.expr.replace(sympy.Abs, RealAbs)
+    raw = tuple(sympy.diff(diffable, variable).replace(RealAbs, sympy.Abs) for variable in wrt)
     shown: list[sympy.Expr] = []
     simplified = True
     try:
@@ -50,6 +53,15 @@ def gradient(
         simplified = False
     shown.extend(raw[len(shown) :])
     return Gradient(wrt=tuple(wrt), raw=raw, shown=tuple(shown), simplified=simplified)
+
+
+class RealAbs(sympy.Function):  # type: ignore[misc]
+    """|u| for real u, differentiated by the op table's abs row: only inside gradient()."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return OPS["abs"].partials(*self.args)[0]
 
 
 def _tidy(expr: sympy.Expr) -> sympy.Expr:

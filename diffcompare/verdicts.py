@@ -81,6 +81,7 @@ def judge(
     value, then each partial) and each method's estimate."""
     value, *exact = truth
     max_value = torch.finfo(context.dtype).max
+    min_normal = torch.finfo(context.dtype).smallest_normal
     sides: tuple[OneSided | None, ...] = ()
     verdict = reason = ""
     if value is None:
@@ -88,6 +89,12 @@ def judge(
     elif any(abs(r) > max_value for r in (value, *exact) if r is not None):
         verdict = UNDEFINED
         reason = f"the value or its derivative is beyond the range of {_name(context.dtype)}"
+    elif any(0 < abs(r) < min_normal for r in exact if r is not None):
+        verdict = UNDEFINED
+        reason = (
+            f"the derivative is below {_name(context.dtype)}'s normal range "
+            f"(|d| < {min_normal:.3g}), where it keeps no relative accuracy"
+        )
     else:
         on_edge = context.edges is not None and bool(context.edges.on_edge()[index])
         if on_edge or any(r is None for r in exact):
@@ -210,7 +217,9 @@ def _method_point(
 def _ulp(value: float, eps: float) -> float:
     """The spacing of the dtype (with machine epsilon `eps`) at `value`'s binade."""
     _, exponent = math.frexp(abs(value))
-    return math.ldexp(eps, exponent - 1)
+    # Below the normal range the spacing stops shrinking: it is the smallest subnormal.
+    smallest = {2.0**-52: 2.0**-1074, 2.0**-23: 2.0**-149}.get(eps, 2.0**-1074)
+    return max(math.ldexp(eps, exponent - 1), smallest)
 
 
 def _closest(methods: Mapping[str, MethodPoint], count: int) -> tuple[str | None, ...]:
