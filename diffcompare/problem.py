@@ -1,4 +1,4 @@
-"""The parsed problem that every derivative path reads: one SymPy expression and its variables."""
+"""The parsed problem that every derivative path reads: its SymPy forms and its variables."""
 
 from __future__ import annotations
 
@@ -9,15 +9,25 @@ import sympy
 
 @dataclass(frozen=True)
 class Problem:
-    """What the parser returns: the user's text, its SymPy expression and its variables.
+    """What the parser returns: the user's text, two SymPy forms of it, and its variables.
+
+    `expr` is the expression as SymPy evaluates it (x*sqrt(x) is x**(3/2), x/x is 1, a sum
+    is collected and sorted): the symbolic derivative and the high-precision reference use
+    it. `graph` is the same text as typed, built with SymPy's evaluation off: x*sqrt(x) is
+    Mul(x, Pow(x, 1/2)) and sin(x)/sin(x) keeps both sines, as SymPy writes a - b and a / b
+    (a + (-1)*b and a * b**-1), with a chain like a + b + c one n-ary node. It is the graph a
+    hand-written torch program records, so autograd and finite differences run it, failures
+    included (torch.sqrt's backward at 0 makes x*sqrt(x) NaN there, x**(3/2) would not).
+    The two are equal as real functions wherever both are defined.
 
     Variables are real SymPy symbols in natural order (x2 before x10); they include every
-    name the text uses, even one that cancels out of the expression.
+    name the text uses, even one that cancels out of `expr`, so every symbol of `graph`.
     """
 
     text: str
     expr: sympy.Expr
     variables: tuple[sympy.Symbol, ...]
+    graph: sympy.Expr
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -84,6 +84,55 @@ VALID: list[tuple[str, str, tuple[str, ...]]] = [
     ("  x + 1", "x + 1", ("x",)),
 ]
 
+# (text, the graph: the expression as typed, each node as Class(arguments) in their order)
+GRAPHS: list[tuple[str, str]] = [
+    ("x*sqrt(x)", "Mul(x, Pow(x, 1/2))"),
+    ("exp(x)-1-x", "Add(exp(x), -1, Mul(-1, x))"),
+    ("(1-cos(x))/x**2", "Mul(Add(1, Mul(-1, cos(x))), Pow(Pow(x, 2), -1))"),
+    ("sin(x)/sin(x)", "Mul(sin(x), Pow(sin(x), -1))"),
+    ("x/x", "Mul(x, Pow(x, -1))"),
+    ("x - x", "Add(x, Mul(-1, x))"),
+    # log to a base is the log row's own form, log(x)/log(base), in SymPy's order.
+    ("log(x, 2)", "Mul(Pow(log(2), -1), log(x))"),
+    ("log(x, 1+1)", "Mul(Pow(log(Add(1, 1)), -1), log(x))"),
+    ("log(x, e)", "Mul(Pow(log(E), -1), log(x))"),
+    # Min and Max hold a set of arguments whatever evaluate says: repeats merge, order sorts.
+    ("max(y, x, y)", "Max(x, y)"),
+    ("min(x, x)", "x"),
+    ("max(1, 2)*x", "Mul(Max(1, 2), x)"),
+    ("abs(x - 1)", "Abs(Add(x, -1))"),
+    ("sqrt(x^2)", "Pow(Pow(x, 2), 1/2)"),
+    ("sqrt(4)*x", "Mul(Pow(4, 1/2), x)"),
+    ("e**x", "Pow(E, x)"),
+    ("exp(log(x))", "exp(log(x))"),
+    ("sin(pi)*x", "Mul(sin(pi), x)"),
+    ("x^2", "Pow(x, 2)"),
+    ("2^3^2", "Pow(2, Pow(3, 2))"),
+    ("0.1*x + 2.5e-3", "Add(Mul(1/10, x), 1/400)"),
+    ("-x", "Mul(-1, x)"),
+    ("--x", "Mul(-1, Mul(-1, x))"),
+    ("-(-(-x))", "Mul(-1, Mul(-1, Mul(-1, x)))"),
+    ("-2*x", "Mul(-2, x)"),
+    ("-x^2", "Mul(-1, Pow(x, 2))"),
+    ("x*-1", "Mul(x, -1)"),  # a negative number is a number
+    # A leading run of numbers is what Python computes before any tensor: one constant.
+    ("2*3*x", "Mul(Mul(2, 3), x)"),
+    ("1 - 2 + x", "Add(Add(1, -2), x)"),
+    ("x*2*3", "Mul(x, 2, 3)"),
+    ("2*x*3", "Mul(2, x, 3)"),
+    ("pi*x", "Mul(pi, x)"),
+    ("pi", "pi"),
+    ("e", "E"),
+    # A chain of one operator is one node; brackets on the right nest.
+    ("x - y - z", "Add(x, Mul(-1, y), Mul(-1, z))"),
+    ("x - (y - z)", "Add(x, Mul(-1, Add(y, Mul(-1, z))))"),
+    ("(x + y) + z", "Add(x, y, z)"),
+    ("x/y/z", "Mul(x, Pow(y, -1), Pow(z, -1))"),
+    ("x*y + z", "Add(Mul(x, y), z)"),
+    ("4*(x^2 + 3*x + 1)", "Mul(4, Add(Pow(x, 2), Mul(3, x), 1))"),
+    ("sigmoid(x) + relu(x) - softplus(x)", "Add(sigmoid(x), relu(x), Mul(-1, softplus(x)))"),
+]
+
 # Within the length limit: 1000 arguments over 60 variables.
 MANY_ARGUMENTS = "max(" + ",".join(f"x{i % 60}+{i}" for i in range(1000)) + ")"
 
@@ -142,8 +191,11 @@ HOSTILE: list[Hostile] = [
     Hostile("nested-parens-4000", "(" * 4000 + "x" + ")" * 4000, LimitError, ("nesting depth",)),
     Hostile("unclosed-parens-10000", "(" * 10_000, LimitError, ("nesting depth", "column 101")),
     Hostile("nested-sin-150", "sin(" * 150 + "x" + ")" * 150, LimitError, ("nesting depth",)),
-    Hostile("unary-minus-chain", "-" * 9000 + "x", LimitError, ("nesting depth",)),
-    Hostile("power-chain", "x**" * 3000 + "x", LimitError, ("nesting depth",)),
+    Hostile("unary-minus-chain", "-" * 4000 + "x", LimitError, ("nesting depth",)),
+    Hostile("power-chain", "x**" * 2000 + "x", LimitError, ("nesting depth",)),
+    # Counted from the text before Python parses it, which recurses once per node of a chain.
+    Hostile("unary-minus-chain-9000", "-" * 9000 + "x", LimitError, ("number of nodes",)),
+    Hostile("sum-of-5000", "+".join(["x"] * 5000), LimitError, ("number of nodes",)),
     # Characters outside printable ASCII, and comments.
     Hostile("fullwidth-x", "\uff58+1", ParseError, ("U+FF58", "column 1")),
     Hostile("zero-width-space", "x\u200b+1", ParseError, ("U+200B", "column 2")),
@@ -202,6 +254,13 @@ HOSTILE: list[Hostile] = [
     Hostile("too-few-arguments", "max(x)", ParseError, ("at least 2",)),
     Hostile("log-three-arguments", "log(x, 2, 3)", ParseError, ("1 or 2",)),
     Hostile("no-arguments", "sin()", ParseError, ("got 0",)),
+    # ast forgets a trailing comma in a call; the parser does not.
+    Hostile("trailing-comma", "sin(x,)", ParseError, ("trailing comma", "column 6")),
+    Hostile("trailing-comma-after-two", "max(x, y,)", ParseError, ("trailing comma", "column 9")),
+    Hostile("trailing-comma-with-blank", "sin(x , )", ParseError, ("trailing comma", "column 7")),
+    Hostile("trailing-comma-after-brackets", "sin((x),)", ParseError, ("trailing comma",)),
+    Hostile("trailing-comma-inner-call", "sin(cos(x,))", ParseError, ("column 10",)),
+    Hostile("trailing-comma-caret", "max(x^2, y^2,)", ParseError, ("column 13",)),
     # Nothing to parse.
     Hostile("empty", "", ParseError, ("empty",)),
     Hostile("blank", "   ", ParseError, ("empty",)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import os
+import random
 import re
 import signal
 import string
@@ -20,11 +21,13 @@ from typing import NamedTuple, NoReturn
 import pytest
 import sympy
 import sympy.parsing.sympy_parser
-from corpus import HOSTILE, VALID, Hostile
+import torch
+from corpus import GRAPHS, HOSTILE, VALID, Hostile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diffcompare import parser
+from diffcompare.compiler import compile_exprs, compile_problem
 from diffcompare.errors import DiffCompareError, InputError, LimitError, ParseError
 from diffcompare.ops import FUNCTIONS
 from diffcompare.parser import DEFAULT_LIMITS, Limits, parse
@@ -147,6 +150,139 @@ def test_caret_is_power_with_the_precedence_of_stars(caret: str, stars: str) -> 
 def test_decimals_become_exact_rationals(text: str, value: sympy.Rational) -> None:
     expr = parse(text).expr
     assert (expr, expr.is_Rational) == (value, True)
+
+
+# -- The graph: the expression as typed, which torch runs ---------------------------------
+
+
+def tree(expr: sympy.Basic) -> str:
+    """`expr` as Class(arguments) in the order it holds them (str and srepr sort them)."""
+    if not expr.args:
+        return str(expr)
+    return f"{type(expr).__name__}({', '.join(tree(arg) for arg in expr.args)})"
+
+
+@pytest.mark.parametrize(("text", "expected"), GRAPHS, ids=[g[0] for g in GRAPHS])
+def test_graph_keeps_the_expression_as_typed(text: str, expected: str) -> None:
+    assert tree(parse(text).graph) == expected
+
+
+@pytest.mark.parametrize("text", [v[0] for v in VALID] + [g[0] for g in GRAPHS])
+def test_graph_is_over_the_variables_and_compiles(text: str) -> None:
+    problem = parse(text)
+    assert problem.graph.free_symbols <= set(problem.variables)
+    assert problem.graph.atoms(sympy.Float) == set()
+    compile_exprs([problem.graph], problem.variables)  # raises CompileError for any other node
+
+
+UNIT_ROUNDOFF = 2.0**-53
+# torch's float64 functions return the exact result of their rounded arguments within a few
+# units in the last place; 4u per operation leaves room for the worst of them.
+OP_ERROR = 4 * UNIT_ROUNDOFF
+
+
+def seeded_points(dimensions: int, seed: int = 20260) -> list[tuple[float, ...]]:
+    """Three points in (0.1, 0.9) and two in (-0.9, -0.1), away from every function's kinks
+    and edges and inside asin's and log's real domains at least once."""
+    rng = random.Random(seed)
+    signs = [1, 1, 1, -1, -1]
+    return [tuple(sign * rng.uniform(0.1, 0.9) for _ in range(dimensions)) for sign in signs]
+
+
+def rounding_bound(problem: parser.Problem, point: tuple[float, ...]) -> float:
+    """A first-order bound on the float64 rounding error of the graph at `point`.
+
+    Each operation's result is the exact one times (1 + d) with |d| <= OP_ERROR, and so is
+    each constant that float64 cannot hold exactly (pi, 0.1); such a relative perturbation
+    of a value v moves the output by |df/dv| |v| d to first order, which autograd gives for
+    every v at once. The bound is OP_ERROR times the sum of |df/dv| |v|: the running
+    magnitude of the computation, weighted by how much each step matters, so cancellation
+    (exp(x)-1-x near 0) and amplification (1/x) are both accounted for. The compiler
+    evaluates constant subtrees (sin(pi)) at 30 digits, more accurately than float64
+    operations would; here they run as float64 operations, which only loosens the bound.
+    """
+    inexact = {
+        atom: sympy.Symbol(f"_c{i}")
+        for i, atom in enumerate(problem.graph.atoms(sympy.Number, sympy.NumberSymbol))
+        if not (atom.is_Rational and sympy.Rational(float(atom)) == atom)
+    }
+    with sympy.evaluate(False):  # keep the graph's shape while constants become inputs
+        lifted = problem.graph.xreplace(inexact)
+    tape = compile_exprs([lifted], [*problem.variables, *inexact.values()])
+    values = [*point, *(float(atom) for atom in inexact)]
+    inputs = [torch.tensor([v], dtype=torch.float64, requires_grad=True) for v in values]
+    run = tape.run(inputs, keep=True)
+    (output,) = run.outputs
+    steps = [t for t in [*run.intermediates, *inputs[len(point) :]] if t.requires_grad]
+    if not output.requires_grad or not steps:
+        return 0.0  # no rounding anywhere: the output is an input or an exact constant
+    grads = torch.autograd.grad(output.sum(), steps, allow_unused=True)
+    weight = sum(
+        float((g * v).detach().abs().sum())
+        for g, v in zip(grads, steps, strict=True)
+        if g is not None
+    )
+    return OP_ERROR * weight
+
+
+@pytest.mark.parametrize(("text", "_expr", "_names"), VALID, ids=[v[0] for v in VALID])
+def test_graph_computes_the_expression_within_rounding(
+    text: str, _expr: str, _names: tuple[str, ...]
+) -> None:
+    problem = parse(text)
+    tape = compile_problem(problem)
+    compared = []
+    if not problem.variables:
+        pytest.skip("Tape.run with no inputs has no dtype to follow: it gives float32")
+    for point in seeded_points(len(problem.variables)):
+        (value,) = tape.run([torch.tensor([p], dtype=torch.float64) for p in point]).outputs
+        exact = problem.expr.xreplace(
+            {v: sympy.Rational(p) for v, p in zip(problem.variables, point, strict=True)}
+        ).evalf(50)
+        if not (exact.is_real and exact.is_finite and torch.isfinite(value).all()):
+            continue  # outside the real domain: both say so in their own way
+        bound = rounding_bound(problem, point)
+        error = float(abs(sympy.Float(value.item(), 50) - exact))
+        assert error <= bound, f"at {point}: torch {value.item()!r}, exact {exact}, bound {bound}"
+        compared.append(point)
+    assert compared, "no seeded point inside the domain: the test compared nothing"
+
+
+def test_x_times_sqrt_x_keeps_the_sqrt_that_makes_autograd_nan_at_zero() -> None:
+    # SymPy would make x*sqrt(x) into x**(3/2), whose derivative 3/2*sqrt(x) is 0 at 0.
+    # The graph as typed has a mul and a sqrt node, as torch records for x * torch.sqrt(x):
+    # the product rule gives sqrt(0) * 1 + 0 * (the sqrt node's backward, 1/(2*sqrt(0)) =
+    # inf), and 0 * inf is NaN. That is the real failure the user came to see.
+    problem = parse("x*sqrt(x)")
+    (x,) = problem.variables
+    assert str(problem.expr) == "x**(3/2)"
+    assert sympy.diff(problem.expr, x).subs(x, 0) == 0
+    tape = compile_problem(problem)
+    assert sorted(node.op.name for node in tape.nodes if node.op is not None) == ["mul", "sqrt"]
+    at_zero = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    (output,) = tape.run([at_zero]).outputs
+    (grad,) = torch.autograd.grad(output.sum(), [at_zero])
+    assert output.item() == 0.0
+    assert torch.isnan(grad).all(), grad
+
+
+def test_graph_keeps_names_that_cancel_from_the_expression() -> None:
+    problem = parse("y - y + x/x")
+    assert (str(problem.expr), problem.names) == ("1", ("x", "y"))
+    assert problem.graph.free_symbols == set(problem.variables)
+
+
+def test_a_failing_unevaluated_build_is_a_one_line_parse_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("SymPy had a bad day\nsecond line")
+
+    monkeypatch.setattr(parser, "_filled", broken)  # the sqrt row builds through it
+    error = refusal("x*sqrt(x)")
+    assert isinstance(error, ParseError)
+    assert "sqrt(x)" in str(error) and "TypeError" in str(error)
+    assert_one_short_line(str(error))
 
 
 # -- Rejection ----------------------------------------------------------------------------
@@ -296,8 +432,9 @@ LIMIT_CASES = [
     LimitCase("arguments", DEFAULT_LIMITS, f"max({','.join(NAMES_64[:8])})",
               f"max({','.join(NAMES_64[:9])})", "arguments of one call"),
     LimitCase("name_length", DEFAULT_LIMITS, "x" * 64, "x" * 65, "length of a variable name"),
-    # With no time at all, a text with no constant to evaluate passes and any constant fails.
-    LimitCase("constant_seconds", Limits(constant_seconds=0), "pi*x + 1/3", "sin(1)*x",
+    # With no time at all, a text with no constant to evaluate passes and any constant fails
+    # (1/3 would be one: the graph holds it as 1*3**-1).
+    LimitCase("constant_seconds", Limits(constant_seconds=0), "pi*x + 0.5", "sin(1)*x",
               "time to evaluate a constant"),
 ]  # fmt: skip
 
@@ -323,6 +460,63 @@ def test_depth_counts_the_parsed_tree_not_only_brackets() -> None:
     limits = Limits(depth=5)
     assert refusal("-" * 4 + "x", limits) is None  # four minus nodes and x: depth 5
     assert isinstance(refusal("-" * 5 + "x", limits), LimitError)
+
+
+@pytest.mark.parametrize(
+    ("flat", "nested"),
+    [
+        ("x+y-x+y-x+y-x", "x+(y-(x+(y-(x+(y-x)))))"),
+        ("x*y/x*y/x*y/x", "x*(y/(x*(y/(x*(y/x)))))"),
+    ],
+    ids=["sum", "product"],
+)
+def test_a_chain_of_one_operator_is_not_nesting(flat: str, nested: str) -> None:
+    limits = Limits(depth=3)  # the chain, a term, and a term's operand
+    assert refusal(flat, limits) is None
+    assert isinstance(refusal(nested, limits), LimitError)
+    assert refusal("x*y + y*x - x*y*x", limits) is None  # the products are the sum's terms
+    assert isinstance(refusal("x*y + y*x - x*(y + x)", limits), LimitError)
+
+
+def test_a_2000_term_sum_is_one_node_that_compiles_and_differentiates() -> None:
+    text = "+".join(f"x{i % 50}" for i in range(2000))
+    with hang_guard(text):
+        problem = parse(text)
+    assert (len(problem.graph.args), len(problem.expr.args)) == (2000, 50)
+    tape = compile_problem(problem)
+    assert tape.op_count == 1  # one n-ary add, which torch runs as 1999 additions
+    (x0,) = [v for v in problem.variables if v.name == "x0"]
+    assert sympy.diff(problem.expr, x0) == 40
+
+
+def test_a_long_chain_cannot_grow_numbers_past_the_limit() -> None:
+    # 1/p1 + 1/p2 + ... over distinct 20-digit denominators: the sum's denominator grows by
+    # 20 digits a term, and the chain is refused as soon as it passes 1000, not at its end.
+    text = "+".join(f"x/{10**19 + k}" for k in range(1, 400)) + " + y"
+    error = refusal(text)
+    assert isinstance(error, LimitError)
+    assert "digits of a computed number" in str(error)
+
+
+# The deepest nesting the limit allows, in shapes that SymPy and the compiler recurse on.
+DEEPEST = {
+    "brackets": "(" * 98 + "x" + ")" * 98,
+    "functions": "sin(" * 98 + "x" + ")" * 98,
+    "division": "1/(x-" * 49 + "x" + ")" * 49,
+    "powers": "(x+" * 49 + "x" + ")^2" * 49,
+    "negation": "-(x*" * 49 + "x" + ")" * 49,
+}
+
+
+@pytest.mark.parametrize("text", DEEPEST.values(), ids=DEEPEST.keys())
+def test_the_deepest_input_builds_and_compiles_without_hitting_the_recursion_limit(
+    text: str,
+) -> None:
+    with hang_guard(text):
+        problem = parse(text)
+    tape = compile_problem(problem)
+    assert tape.op_count > 0 or text.startswith("(")
+    assert str(problem.graph) and str(problem.expr) and hash(problem.graph)
 
 
 # -- Fuzz ---------------------------------------------------------------------------------
@@ -377,6 +571,9 @@ def assert_parses_or_refuses(text: str) -> None:
             assert_one_short_line(str(error))
             return
     assert problem.expr.free_symbols <= set(problem.variables)
+    assert problem.graph.free_symbols <= set(problem.variables)
+    with hang_guard(text):
+        compile_problem(problem)  # any CompileError fails the test
 
 
 @FUZZ
