@@ -20,8 +20,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/diffcompare "x**2+3*x"
 
+# The verdict corpus is most of the run; pytest-xdist spreads it over two workers.
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check diffcompare tests examples benchmarks

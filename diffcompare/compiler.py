@@ -145,7 +145,9 @@ class _TapeBuilder:
                 raise CompileError(expr)
             return Node(expr, input=self.variables.index(expr))
         if not expr.free_symbols:
-            value = complex(sympy.N(expr, 30))
+            # Evaluate the constant exactly first: N() of an unevaluated tan(pi) returns
+            # rounding noise (~1e-154) where the value is exactly 0.
+            value = complex(sympy.N(expr.doit(), 30))
             if value.imag != 0:
                 raise CompileError(expr)
             return Node(expr, value=value.real)

@@ -119,6 +119,13 @@ def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[str, obje
                 found.append(
                     (f"the kink of {op.name} where {exprs[i]} = {exprs[j]}", diff(args[i], args[j]))
                 )
+    if op.pole is not None:
+        found.append(
+            (
+                f"a pole of {op.name} near {exprs[0]}",
+                op.pole(args[0]) if isinstance(args[0], torch.Tensor) else None,
+            )
+        )
     low, high = op.domain
     checked = range(len(args))
     if op.name == "pow":

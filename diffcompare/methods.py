@@ -36,7 +36,7 @@ import torch
 
 from .compiler import Tape, apply_node, compile_exprs, compile_problem
 from .edges import find_edges, has_edges
-from .error_model import eps, running_bound, sensitivity
+from .error_model import SAFETY, eps, running_bound, sensitivity
 from .errors import UsageError
 from .problem import Problem
 from .symbolic import SIMPLIFY_SECONDS, Gradient, gradient
@@ -212,6 +212,20 @@ def _compute_gradient_bound(prepared: CompiledPrepared, points: torch.Tensor) ->
     return running_bound(gradient, (relative, absolute), points.dtype)
 
 
+def _dual(primal: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
+    import torch.autograd.forward_ad as fwad
+
+    dual: torch.Tensor = fwad.make_dual(primal, tangent)  # type: ignore[no-untyped-call]
+    return dual
+
+
+def _tangent(value: torch.Tensor) -> torch.Tensor | None:
+    import torch.autograd.forward_ad as fwad
+
+    tangent: torch.Tensor | None = fwad.unpack_dual(value).tangent  # type: ignore[no-untyped-call]
+    return tangent
+
+
 def _backward_terms(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
     """The rounding of the backward pass itself: each op's backward computes its local
     derivatives afresh (sinh's backward evaluates cosh) and multiplies them into the
@@ -245,11 +259,11 @@ def _backward_terms(prepared: CompiledPrepared, points: torch.Tensor) -> torch.T
         with warnings.catch_warnings(), fwad.dual_level():
             warnings.simplefilter("ignore", DeprecationWarning)
             duals = [
-                fwad.make_dual(t.detach(), torch.ones_like(t) if i == j else torch.zeros_like(t))
+                _dual(t.detach(), torch.ones_like(t) if i == j else torch.zeros_like(t))
                 for i, t in enumerate(inputs)
             ]
             tangents = [
-                fwad.unpack_dual(v).tangent if isinstance(v, torch.Tensor) else None
+                _tangent(v) if isinstance(v, torch.Tensor) else None
                 for v in tape.run(duals, keep=True).values
             ]
             for i in tracked:
@@ -262,8 +276,8 @@ def _backward_terms(prepared: CompiledPrepared, points: torch.Tensor) -> torch.T
                     if tangent is None:
                         continue
                     args = list(plain[a] for a in node.args)
-                    args[position] = fwad.make_dual(plain[arg], tangent)
-                    local = fwad.unpack_dual(apply_node(node, args, inputs[0])).tangent
+                    args[position] = _dual(plain[arg], tangent)
+                    local = _tangent(apply_node(node, args, inputs[0]))
                     if local is not None:
                         total[:, k] += (adjoint.detach() * local).abs().expand(n)
     return total
@@ -319,10 +333,11 @@ class _Differences:
     limited: torch.Tensor
 
 
-STEP_SCALES = (1.0, 1 / 4, 1 / 16)
-"""The steps tried, as fractions of the default one: each point keeps the step whose
-estimated error (truncation plus rounding) is smallest, so a function that varies fast
-(sin(x**3) at large x, near a pole) gets a step small enough for it."""
+STEP_SCALES = tuple(4.0**-k for k in range(7))
+"""The steps tried, as fractions of the default one, until the estimates of successive steps
+agree: each point keeps the step whose estimated error (truncation plus rounding) is
+smallest, so a function that varies fast (cos(x**3) at large x, near a pole) gets a step
+small enough for it."""
 
 
 def _central(
@@ -345,13 +360,31 @@ def _central(
     skipped = ~(((x + h) - x) > 4 * e * x.abs())
     h = torch.where(skipped, default, h)
     function_bound = tape_bound(prepared.tape, points)[:, :1]
-    best: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+    tried = []
     for scale in STEP_SCALES:
         step = (x + h * scale) - x  # an exactly representable step
         if scale != 1.0:
             step = torch.where(step > 4 * e * x.abs(), step, h)
-        values, truncation = _estimate(prepared, points, scheme, name, step)
-        total = (truncation + scheme.rounding * function_bound / step).nan_to_num(math.inf)
+        values, truncation, largest = _estimate(prepared, points, scheme, name, step)
+        # The function is rounded at the probes, not at the point: where it vanishes at
+        # the point (tan(x + y) at x = -y) its bound there says nothing of the probes'.
+        # What the probes add beyond the point's own bound is carried in the truncation
+        # term, so the check's rounding term (the point's bound over h) stays as it is.
+        probe_bound = SAFETY * e * largest
+        truncation = (
+            truncation + scheme.rounding * (probe_bound - function_bound).clamp(min=0) / step
+        )
+        rounding = scheme.rounding * function_bound / step
+        tried.append((values, truncation, step, (truncation + rounding).nan_to_num(math.inf)))
+    best: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+    for i, (values, truncation, step, total) in enumerate(tried):
+        # A step too large for the function can look converged on its own (it samples an
+        # oscillation in step with itself): its error is at least how far it is from an
+        # estimate with a smaller step, less that estimate's own error.
+        for other, _, _, other_total in tried[i + 1 :]:
+            excess = ((values - other).abs() - other_total).clamp(min=0).nan_to_num(0.0)
+            truncation = torch.maximum(truncation, excess)
+        total = truncation + (total - tried[i][1])
         if best is None:
             best = (values, truncation, step, total)
             continue
@@ -363,15 +396,24 @@ def _central(
             torch.where(better, total, best[3]),
         )
     assert best is not None
-    values, truncation, step, _ = best
+    values, truncation, step, total = best
+    # An estimate that no other step confirms within their errors has not converged: near
+    # an essential oscillation (cos(tan(u)) by a pole of tan) no step size works, and a
+    # value with a bound would be a guess.
+    confirmed = torch.zeros_like(skipped)
+    for other, _, other_step, other_total in tried:
+        close = (values - other).abs() <= total + other_total
+        confirmed |= close & (other_step != step)
+    skipped = skipped | ~confirmed
     values = torch.where(skipped, torch.nan, values)
     return _Differences(values, truncation, step, _code(name, points.shape[0]), skipped, limited)
 
 
 def _estimate(
     prepared: CompiledPrepared, points: torch.Tensor, scheme: _Scheme, name: str, h: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The scheme's derivative estimate with steps h (points, wrt), and its truncation error."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The scheme's derivative estimate with steps h (points, wrt), its truncation error, and
+    the largest |f| among its probes."""
     wrt = list(prepared.wrt)
     probes = []
     for m in scheme.multiples:
@@ -393,7 +435,8 @@ def _estimate(
         diffs.append(((f[i, 0] - f[i, 1]) / width).T)
     if name == "richardson":
         diffs = [(4 * diffs[i] - diffs[i + 1]) / 3 for i in range(3)]
-    return diffs[0], _truncation(diffs[0], diffs[1], diffs[2], scheme.order)
+    largest = f.abs().amax(dim=(0, 1)).T  # (points, wrt)
+    return diffs[0], _truncation(diffs[0], diffs[1], diffs[2], scheme.order), largest
 
 
 def _truncation(
@@ -530,7 +573,10 @@ def _fd_evaluate_checked(
         scheme = SCHEMES[int(d.schemes[i])]
         text = f"{scheme}, h = {', '.join(f'{h:.2g}' for h in d.steps[i].tolist())}"
         if bool(d.skipped[i].any()):
-            return text + "; no step fits between the point and a kink or domain edge"
+            return text + (
+                "; no step fits between the point and a kink or domain edge, or no step "
+                "size converges"
+            )
         if scheme == "one-sided":
             return text + " (the point is on a kink or domain edge)"
         if bool(d.limited[i].any()):

@@ -1,7 +1,7 @@
 """The op table: every supported function and operator, declared once.
 
 Each row holds every fact about one function: its name in the input language, the SymPy
-node it becomes, its torch function, its display names (English, Chinese) and its local
+node it becomes, its torch and mpmath functions, its display names (English, Chinese) and its local
 derivative. The parser's allow-list, the torch compiler, the custom SymPy functions below
 and the op tests all read this table; adding a function is adding one row.
 """
@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
+import mpmath
 import sympy
+from mpmath.libmp import from_man_exp, from_rational, round_nearest
 
 Partials = Callable[..., tuple[sympy.Expr, ...]]
 
@@ -75,6 +78,114 @@ def _heaviside(x: Any, h0: Any) -> Any:
     return _torch().heaviside(x.detach(), h0)
 
 
+# The reference's arithmetic: a value is an exact Fraction for as long as the rows allow, and
+# an mpmath real at the working precision (`mpmath.mp`) from the first transcendental row on.
+Real = Fraction | Any
+_EXACT_BITS = 100_000  # an exact integer power larger than this is rounded instead
+_ZERO, _ONE = Fraction(0), Fraction(1)
+
+
+def as_mpf(x: Real) -> Any:
+    """`x` as an mpmath real at the working precision; an exact rational is rounded once."""
+    if type(x) is not Fraction:
+        return x
+    p, q, prec = x.numerator, x.denominator, mpmath.mp.prec
+    if q & (q - 1) == 0:  # a binary fraction, as every float is
+        return mpmath.mp.make_mpf(from_man_exp(p, 1 - q.bit_length(), prec, round_nearest))
+    return mpmath.mp.make_mpf(from_rational(p, q, prec, round_nearest))
+
+
+class MpmathFn:
+    """An mpmath function by name, which also takes exact Fractions (rounding them first)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._fn = getattr(mpmath, name)
+
+    def __call__(self, *args: Real) -> Any:
+        return self._fn(*(as_mpf(a) for a in args))
+
+    def __repr__(self) -> str:
+        return f"mpmath.{self.name}"
+
+
+def _comparable(args: Sequence[Real]) -> Sequence[Real]:
+    # Fractions and mpmath reals add and multiply together but do not compare.
+    return args if all(type(a) is Fraction for a in args) else [as_mpf(a) for a in args]
+
+
+def _mp_sum(*args: Real) -> Real:
+    exact, rounded = _ZERO, None
+    for a in args:
+        if type(a) is Fraction:
+            exact = a if exact is _ZERO else exact + a
+        else:
+            rounded = a if rounded is None else rounded + a
+    if rounded is None:
+        return exact
+    return rounded + as_mpf(exact) if exact else rounded
+
+
+def _mp_prod(*args: Real) -> Real:
+    exact, rounded = _ONE, None
+    for a in args:
+        if type(a) is Fraction:
+            exact = a if exact is _ONE else exact * a
+        else:
+            rounded = a if rounded is None else rounded * a
+    if rounded is None or not exact:  # 0 times a finite real is exactly 0
+        return exact
+    return rounded * as_mpf(exact) if exact != 1 else rounded
+
+
+def _mp_pow(base: Real, exponent: Real) -> Real | None:
+    # Note: an integer power of a negative base is real; any other power of one is not.
+    if type(exponent) is Fraction:
+        integer = exponent.denominator == 1
+    else:
+        integer = mpmath.isint(exponent)
+    if integer:
+        n = int(exponent)
+        if type(base) is Fraction:
+            bits = max(base.numerator.bit_length(), base.denominator.bit_length())
+            if abs(n) * bits <= _EXACT_BITS:
+                return base**n  # ZeroDivisionError at 0**-n, as for an mpmath real
+        return as_mpf(base) ** n
+    if base < 0:
+        return None
+    if type(exponent) is Fraction:  # a root first: 4**(1/2) and 8**(2/3) stay exact
+        return mpmath.root(as_mpf(base), exponent.denominator) ** exponent.numerator
+    return mpmath.power(as_mpf(base), exponent)
+
+
+def _mp_sign(x: Real) -> Fraction:
+    return _ONE if x > 0 else -_ONE if x < 0 else _ZERO
+
+
+def _mp_heaviside(x: Real, h0: Real = Fraction(1, 2)) -> Real:
+    return _ONE if x > 0 else _ZERO if x < 0 else h0
+
+
+def _mp_min(*args: Real) -> Real:
+    return min(_comparable(args))
+
+
+def _mp_max(*args: Real) -> Real:
+    return max(_comparable(args))
+
+
+def _mp_relu(x: Real) -> Real:
+    return x if x > 0 else _ZERO
+
+
+def _mp_sigmoid(x: Real) -> Any:
+    return 1 / (1 + mpmath.exp(-as_mpf(x)))
+
+
+def _mp_softplus(x: Real) -> Any:
+    return mpmath.log1p(mpmath.exp(as_mpf(x)))
+
+
 @dataclass(frozen=True)
 class Op:
     """One supported function or operator.
@@ -90,8 +201,12 @@ class Op:
     its argument is 0, "tie" where two arguments are equal. `complex_step` says that its
     torch function takes complex tensors and is analytic on the real domain, so the
     complex-step derivative may go through it; `complex_torch`, where set, is the function
-    to use on complex tensors instead. Rows with `user=False` appear in derivatives but not
-    in the input language.
+    to use on complex tensors instead. `mpmath` computes the row for the reference at the
+    working precision, on exact `Fraction`s or mpmath reals; the exact rows (add, mul, integer
+    powers, abs, sign, steps, min, max, relu) keep exact arguments exact, so that a value such
+    as 1 - 1 or the argument of a step at its jump is exactly 0. It returns None, an mpc, or
+    raises ZeroDivisionError where the row has no real value. Rows with `user=False` appear in
+    derivatives but not in the input language.
     """
 
     name: str
@@ -109,10 +224,14 @@ class Op:
     scalar_second: bool = False  # its torch function takes a Python number as 2nd argument
     kink: str | None = None  # "zero" or "tie"
     complex_step: bool = True
+    # Where the row has poles inside its domain: a function of its (torch) argument that is 0
+    # exactly there, so finite-difference steps can stay clear of them (tan: cos(u)).
+    pole: Callable[[Any], Any] | None = None
     # The derivative rule's name in worked explanations; empty: "derivative of the <en>".
     rule_en: str = ""
     rule_zh: str = ""
     complex_torch: Callable[..., Any] | None = None
+    mpmath: Callable[..., Any] | None = None
 
     @property
     def nary(self) -> bool:
@@ -193,6 +312,7 @@ _ROWS: Sequence[Op] = (
         rule_en="sum rule",
         rule_zh="和的求导法则",
         scalar_second=True,
+        mpmath=_mp_sum,
     ),
     Op(
         "mul",
@@ -207,6 +327,7 @@ _ROWS: Sequence[Op] = (
         rule_en="product rule",
         rule_zh="乘积法则",
         scalar_second=True,
+        mpmath=_mp_prod,
     ),
     Op(
         "pow",
@@ -223,10 +344,29 @@ _ROWS: Sequence[Op] = (
         scalar_second=True,
         domain=(0.0, math.inf),
         complex_torch=_complex_pow,
+        mpmath=_mp_pow,
     ),
     # Functions of the input language.
-    Op("sin", "sine", "正弦", sympy.sin, sympy.sin, TorchFn("sin"), lambda x: (sympy.cos(x),)),
-    Op("cos", "cosine", "余弦", sympy.cos, sympy.cos, TorchFn("cos"), lambda x: (-sympy.sin(x),)),
+    Op(
+        "sin",
+        "sine",
+        "正弦",
+        sympy.sin,
+        sympy.sin,
+        TorchFn("sin"),
+        lambda x: (sympy.cos(x),),
+        mpmath=MpmathFn("sin"),
+    ),
+    Op(
+        "cos",
+        "cosine",
+        "余弦",
+        sympy.cos,
+        sympy.cos,
+        TorchFn("cos"),
+        lambda x: (-sympy.sin(x),),
+        mpmath=MpmathFn("cos"),
+    ),
     Op(
         "tan",
         "tangent",
@@ -235,6 +375,8 @@ _ROWS: Sequence[Op] = (
         sympy.tan,
         TorchFn("tan"),
         lambda x: (1 + sympy.tan(x) ** 2,),
+        pole=TorchFn("cos"),
+        mpmath=MpmathFn("tan"),
     ),
     Op(
         "asin",
@@ -245,6 +387,7 @@ _ROWS: Sequence[Op] = (
         TorchFn("asin"),
         lambda x: (1 / sympy.sqrt(1 - x**2),),
         domain=(-1.0, 1.0),
+        mpmath=MpmathFn("asin"),
     ),
     Op(
         "acos",
@@ -255,6 +398,7 @@ _ROWS: Sequence[Op] = (
         TorchFn("acos"),
         lambda x: (-1 / sympy.sqrt(1 - x**2),),
         domain=(-1.0, 1.0),
+        mpmath=MpmathFn("acos"),
     ),
     Op(
         "atan",
@@ -264,6 +408,7 @@ _ROWS: Sequence[Op] = (
         sympy.atan,
         TorchFn("atan"),
         lambda x: (1 / (1 + x**2),),
+        mpmath=MpmathFn("atan"),
     ),
     Op(
         "sinh",
@@ -273,6 +418,7 @@ _ROWS: Sequence[Op] = (
         sympy.sinh,
         TorchFn("sinh"),
         lambda x: (sympy.cosh(x),),
+        mpmath=MpmathFn("sinh"),
     ),
     Op(
         "cosh",
@@ -282,6 +428,7 @@ _ROWS: Sequence[Op] = (
         sympy.cosh,
         TorchFn("cosh"),
         lambda x: (sympy.sinh(x),),
+        mpmath=MpmathFn("cosh"),
     ),
     Op(
         "tanh",
@@ -291,6 +438,7 @@ _ROWS: Sequence[Op] = (
         sympy.tanh,
         TorchFn("tanh"),
         lambda x: (1 - sympy.tanh(x) ** 2,),
+        mpmath=MpmathFn("tanh"),
     ),
     Op(
         "exp",
@@ -300,6 +448,7 @@ _ROWS: Sequence[Op] = (
         sympy.exp,
         TorchFn("exp"),
         lambda x: (sympy.exp(x),),
+        mpmath=MpmathFn("exp"),
     ),
     Op(
         "log",
@@ -311,6 +460,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (1 / x,),
         arity=(1, 2),
         domain=(0.0, math.inf),
+        mpmath=MpmathFn("log"),
     ),
     Op(
         "sqrt",
@@ -321,6 +471,7 @@ _ROWS: Sequence[Op] = (
         TorchFn("sqrt"),
         lambda x: (1 / (2 * sympy.sqrt(x)),),
         domain=(0.0, math.inf),
+        mpmath=MpmathFn("sqrt"),
     ),
     Op(
         "abs",
@@ -332,6 +483,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (sympy.sign(x),),
         kink="zero",
         complex_step=False,
+        mpmath=abs,
     ),
     Op(
         "sigmoid",
@@ -342,6 +494,7 @@ _ROWS: Sequence[Op] = (
         TorchFn("sigmoid"),
         lambda x: (sigmoid(x) * (1 - sigmoid(x)),),
         elementary=lambda x: 1 / (1 + sympy.exp(-x)),
+        mpmath=_mp_sigmoid,
     ),
     Op(
         "relu",
@@ -354,6 +507,7 @@ _ROWS: Sequence[Op] = (
         elementary=lambda x: sympy.Max(0, x),
         kink="zero",
         complex_step=False,
+        mpmath=_mp_relu,
     ),
     Op(
         "softplus",
@@ -364,6 +518,7 @@ _ROWS: Sequence[Op] = (
         _softplus,
         lambda x: (sigmoid(x),),
         elementary=lambda x: sympy.log(1 + sympy.exp(x)),
+        mpmath=_mp_softplus,
     ),
     Op(
         "erf",
@@ -374,6 +529,7 @@ _ROWS: Sequence[Op] = (
         TorchFn("erf"),
         lambda x: (2 * sympy.exp(-(x**2)) / sympy.sqrt(sympy.pi),),
         complex_step=False,
+        mpmath=MpmathFn("erf"),
     ),
     Op(
         "min",
@@ -386,6 +542,7 @@ _ROWS: Sequence[Op] = (
         arity=(2, None),
         kink="tie",
         complex_step=False,
+        mpmath=_mp_min,
     ),
     Op(
         "max",
@@ -398,6 +555,7 @@ _ROWS: Sequence[Op] = (
         arity=(2, None),
         kink="tie",
         complex_step=False,
+        mpmath=_mp_max,
     ),
     # Functions that derivatives produce but users do not type.
     Op(
@@ -411,6 +569,7 @@ _ROWS: Sequence[Op] = (
         user=False,
         kink="zero",
         complex_step=False,
+        mpmath=_mp_sign,
     ),
     Op(
         "heaviside",
@@ -424,6 +583,7 @@ _ROWS: Sequence[Op] = (
         user=False,
         kink="zero",
         complex_step=False,
+        mpmath=_mp_heaviside,
     ),
 )
 

@@ -272,6 +272,14 @@ def _check_result(expr: sympy.Expr, graph: sympy.Expr, limits: Limits) -> None:
 
 
 def _check_constant(constant: sympy.Expr) -> None:
+    # Every part must be real, not just the whole: abs(asin(pi)) is real, asin(pi) is not,
+    # and the compiler and the reference evaluate the parts.
+    for part in sympy.postorder_traversal(constant):
+        if not part.is_Atom:
+            _check_constant_value(part)
+
+
+def _check_constant_value(constant: sympy.Expr) -> None:
     shown = str(constant)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     try:
@@ -584,7 +592,11 @@ class _Builder:
             )
         arguments = [self.build(argument) for argument in node.args]
         try:
-            expr = row.build(*(a.expr for a in arguments))
+            # Note: under distribute(False) SymPy's sinh(3 - x - y) recurses forever (its
+            # eval takes -(3 - x - y) as a product it can negate again); a function applies
+            # with SymPy's usual distribution, its arguments stay as they were built.
+            with distribute(True):
+                expr = row.build(*(a.expr for a in arguments))
         except ValueError as error:  # the row refuses these arguments, e.g. log to base 1
             self._refuse(node, str(error), allowed=None)
         return _Both(expr, self._graph(node, row, *(a.graph for a in arguments)))

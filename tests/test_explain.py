@@ -243,9 +243,11 @@ def test_undefined_point_is_explained_not_crashed() -> None:
     assert "nan" in result.output and "no finite real value" in result.output
 
 
-def test_output_that_does_not_depend_on_a_variable() -> None:
+def test_a_variable_multiplied_by_zero_gets_a_zero_gradient_through_the_graph() -> None:
+    # The graph is the expression as typed: 0*x stays a MulBackward0 node, as in torch.
     text = render(explain("y + 0*x", {"x": 1, "y": 2}, simplify_seconds=0))
-    assert "the output does not depend on x" in text, text
+    assert "MulBackward0" in text, text
+    assert "x.grad = v1.grad · ∂v1/∂x = 1 · 0 = 0" in text, text
 
 
 # -- large expressions -----------------------------------------------------------------------
