@@ -24,7 +24,7 @@ from .methods import (
     columns,
 )
 from .parser import parse
-from .problem import Problem
+from .problem import Problem, choose_wrt
 from .reference import REFERENCE_DIGITS, reference
 from .report import PointResult, Report, Timing
 from .symbolic import SIMPLIFY_SECONDS, Gradient
@@ -135,7 +135,7 @@ def prepare(
     if dtype not in DTYPES:
         raise UsageError(f"--dtype {dtype}: choose from {', '.join(DTYPES)}")
     settings = Settings(DTYPES[dtype], fd, simplify_seconds)
-    targets = _wrt(problem, wrt)
+    targets = choose_wrt(problem, wrt)
     prepared: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     for name, method in METHODS.items():
@@ -185,24 +185,6 @@ def edges_at(compiled: CompiledPrepared, points: torch.Tensor) -> Edges | None:
     if not compiled.edged:
         return None
     return find_edges(compiled.tape, columns(points, True), compiled.wrt, points.dtype)
-
-
-def _wrt(problem: Problem, wrt: str | Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
-    if wrt is None:
-        return problem.variables
-    names = [n.strip() for n in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
-    chosen = []
-    for name in names:
-        try:
-            chosen.append(problem.symbol(name))
-        except KeyError:
-            raise UsageError(
-                f"--wrt {name}: not a variable of the expression (its variables: "
-                f"{', '.join(problem.names)})"
-            ) from None
-    if not chosen:
-        raise UsageError("--wrt names no variable")
-    return tuple(dict.fromkeys(chosen))
 
 
 def _points(problem: Problem, at: Point | Sequence[Point]) -> torch.Tensor:

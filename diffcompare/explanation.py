@@ -26,7 +26,7 @@ from .compiler import Node as TapeNode
 from .compiler import Tape, compile_problem
 from .errors import UsageError
 from .parser import parse
-from .problem import Problem
+from .problem import Problem, choose_wrt
 from .reference import reference
 from .symbolic import SIMPLIFY_SECONDS, Gradient, gradient
 
@@ -250,7 +250,7 @@ def explain(
     if not problem.variables:
         raise UsageError(f"{problem.text!r} has no variables to differentiate by")
     point = _point(problem, at)
-    targets = _wrt(problem, wrt)
+    targets = choose_wrt(problem, wrt)
     tape = compile_problem(problem)
     derivative = gradient(problem, targets, simplify_seconds)
     return explain_tape(problem.text, tape, (derivative,), point)
@@ -632,24 +632,6 @@ def _point(problem: Problem, at: Point) -> tuple[float, ...]:
     if not all(math.isfinite(x) for x in values):
         raise UsageError("--at: every value must be a finite number")
     return values
-
-
-def _wrt(problem: Problem, wrt: str | Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
-    if wrt is None:
-        return problem.variables
-    names = [n.strip() for n in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
-    chosen = []
-    for name in names:
-        try:
-            chosen.append(problem.symbol(name))
-        except KeyError:
-            raise UsageError(
-                f"--wrt {name}: not a variable of the expression (its variables: "
-                f"{', '.join(problem.names)})"
-            ) from None
-    if not chosen:
-        raise UsageError("--wrt names no variable")
-    return tuple(dict.fromkeys(chosen))
 
 
 def _names(tape: Tape, order: list[int], variables: list[str]) -> list[str]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy
+
+from .errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,23 @@ class Problem:
             if variable.name == name:
                 return variable
         raise KeyError(name)
+
+
+def choose_wrt(problem: Problem, wrt: str | Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
+    """The variables named by `wrt` ("x,y" or a list; None: all), each once, in the order
+    given; raises UsageError for a name that is not a variable."""
+    if wrt is None:
+        return problem.variables
+    names = [n.strip() for n in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
+    chosen = []
+    for name in names:
+        try:
+            chosen.append(problem.symbol(name))
+        except KeyError:
+            raise UsageError(
+                f"--wrt {name}: not a variable of the expression (its variables: "
+                f"{', '.join(problem.names)})"
+            ) from None
+    if not chosen:
+        raise UsageError("--wrt names no variable")
+    return tuple(dict.fromkeys(chosen))
