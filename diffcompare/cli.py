@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from . import __version__
 from .errors import DiffCompareError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_SAMPLES = 1000
 """The most points a report lists one by one."""
@@ -82,6 +84,46 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+WRT_OPTION = click.option(
+    "--wrt", metavar="x[,y]", help="Differentiate by these variables (default: all)."
+)
+
+
+def explanation_options(prefix: str) -> Callable[[F], F]:
+    """--format, --lang and --graph, which the explain command and --explain share."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(
+            [
+                click.option(
+                    "--format",
+                    "fmt",
+                    type=click.Choice(["text", "markdown", "latex"]),
+                    default="text",
+                    show_default=True,
+                    help=prefix + "text for the terminal, Markdown, or a LaTeX document.",
+                ),
+                click.option(
+                    "--lang",
+                    type=click.Choice(["en", "zh"]),
+                    default="en",
+                    show_default=True,
+                    help=prefix + "English or Chinese (中文).",
+                ),
+                click.option(
+                    "--graph",
+                    metavar="FILE.dot",
+                    help=prefix + "also write the graph to FILE: .dot, or .svg/.png/.pdf "
+                    "when Graphviz's dot is installed (at the first point).",
+                ),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("expr")
 @click.option(
@@ -92,7 +134,7 @@ def _fail(message: str, code: int) -> int:
     help="A point to compare at (repeat for more). Without it, seeded sample points "
     "where the expression is real and finite.",
 )
-@click.option("--wrt", metavar="x[,y]", help="Differentiate by these variables (default: all).")
+@WRT_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option(
     "--samples",
@@ -134,22 +176,7 @@ def _fail(message: str, code: int) -> int:
     help="After the report, the worked chain rule at the first point (also: diffcompare "
     "explain EXPR --at ...).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "latex"]),
-    default="text",
-    show_default=True,
-    help="With --explain: the explanation's format.",
-)
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "zh"]),
-    default="en",
-    show_default=True,
-    help="With --explain: English or Chinese (中文).",
-)
-@click.option("--graph", metavar="FILE.dot", help="With --explain: also write the graph to FILE.")
+@explanation_options("With --explain: ")
 @click.version_option(__version__, "-V", "--version", prog_name="diffcompare")
 def cli(
     expr: str,
@@ -205,7 +232,7 @@ def cli(
         )
     at = None
     if points:
-        at = [_named(parse_point(text), problem.names, text) for text in points]
+        at = [named_point(parse_point(text), problem.names, text) for text in points]
     report = compare(problem, at=at, wrt=wrt, samples=samples or 5, seed=seed, dtype=dtype, fd=fd)
     click.echo(to_json(report) if as_json else to_text(report))
     if explain:
@@ -272,7 +299,9 @@ def _sweep(
     return 1 if report.verdict == DISAGREE else 0
 
 
-def _named(point: dict[str, float] | float, names: Sequence[str], text: str) -> dict[str, float]:
+def named_point(
+    point: dict[str, float] | float, names: Sequence[str], text: str
+) -> dict[str, float]:
     if isinstance(point, dict):
         return point
     if len(names) != 1:

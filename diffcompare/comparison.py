@@ -24,7 +24,7 @@ from .methods import (
     columns,
 )
 from .parser import parse
-from .problem import Problem, choose_wrt
+from .problem import Problem, choose_wrt, point_values
 from .reference import REFERENCE_DIGITS, reference
 from .report import PointResult, Report, Timing
 from .symbolic import SIMPLIFY_SECONDS, Gradient
@@ -191,18 +191,7 @@ def _points(problem: Problem, at: Point | Sequence[Point]) -> torch.Tensor:
     given = [at] if isinstance(at, Mapping) else list(at)
     if not given:
         raise UsageError("no points given")
-    rows = []
-    for point in given:
-        unknown = set(point) - set(problem.names)
-        if unknown:
-            raise UsageError(
-                f"--at {', '.join(sorted(unknown))}: not a variable of the "
-                f"expression (its variables: {', '.join(problem.names)})"
-            )
-        missing = [n for n in problem.names if n not in point]
-        if missing:
-            raise UsageError(f"--at: no value for {', '.join(missing)}")
-        rows.append([float(point[n]) for n in problem.names])
+    rows = [point_values(problem, point) for point in given]
     return torch.tensor(rows, dtype=torch.float64)
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .cli import _Command, _named, parse_point
+from .cli import WRT_OPTION, _Command, explanation_options, named_point, parse_point
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -32,28 +32,8 @@ GRAPH_FORMATS = ("dot", "svg", "png", "pdf")
     metavar="x=2,y=3",
     help="The point to explain at (repeat for one explanation per point).",
 )
-@click.option("--wrt", metavar="x[,y]", help="Differentiate by these variables (default: all).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "latex"]),
-    default="text",
-    show_default=True,
-    help="text for the terminal, markdown, or a LaTeX document.",
-)
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "zh"]),
-    default="en",
-    show_default=True,
-    help="English or Chinese (中文).",
-)
-@click.option(
-    "--graph",
-    metavar="FILE.dot",
-    help="Also write the graph to FILE: .dot, or .svg/.png/.pdf when Graphviz's dot is "
-    "installed (at the first point).",
-)
+@WRT_OPTION
+@explanation_options("")
 def explain_command(
     expr: str,
     points: tuple[str, ...],
@@ -76,7 +56,7 @@ def explain_command(
     from .parser import parse  # deferred: loads SymPy
 
     problem = parse(expr)
-    at = [_named(parse_point(text), problem.names, text) for text in points]
+    at = [named_point(parse_point(text), problem.names, text) for text in points]
     click.echo(run_explain(problem, at, wrt, fmt, lang, graph), nl=False)
     return 0
 

@@ -26,7 +26,7 @@ from .compiler import Node as TapeNode
 from .compiler import Tape, compile_problem
 from .errors import UsageError
 from .parser import parse
-from .problem import Problem, choose_wrt
+from .problem import Problem, choose_wrt, point_values
 from .reference import reference
 from .symbolic import SIMPLIFY_SECONDS, Gradient, gradient
 
@@ -249,7 +249,7 @@ def explain(
     problem = parse(expr) if isinstance(expr, str) else expr
     if not problem.variables:
         raise UsageError(f"{problem.text!r} has no variables to differentiate by")
-    point = _point(problem, at)
+    point = point_values(problem, at)
     targets = choose_wrt(problem, wrt)
     tape = compile_problem(problem)
     derivative = gradient(problem, targets, simplify_seconds)
@@ -609,29 +609,6 @@ class _Graph:
         return Factor(
             of=self.names[of], by=self.names[by], formula=formula, value=_float(formula, subs)
         )
-
-
-def _point(problem: Problem, at: Point) -> tuple[float, ...]:
-    if not isinstance(at, Mapping):
-        if len(problem.variables) != 1:
-            raise UsageError(
-                f"--at {at}: name each variable ({', '.join(problem.names)}), e.g. --at "
-                + ",".join(f"{n}=1" for n in problem.names)
-            )
-        at = {problem.names[0]: at}
-    unknown = sorted(set(at) - set(problem.names))
-    if unknown:
-        raise UsageError(
-            f"--at {', '.join(unknown)}: not a variable of the expression "
-            f"(its variables: {', '.join(problem.names)})"
-        )
-    missing = [n for n in problem.names if n not in at]
-    if missing:
-        raise UsageError(f"--at: no value for {', '.join(missing)}")
-    values = tuple(float(at[n]) for n in problem.names)
-    if not all(math.isfinite(x) for x in values):
-        raise UsageError("--at: every value must be a finite number")
-    return values
 
 
 def _names(tape: Tape, order: list[int], variables: list[str]) -> list[str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sympy
@@ -62,3 +63,28 @@ def choose_wrt(problem: Problem, wrt: str | Sequence[str] | None) -> tuple[sympy
     if not chosen:
         raise UsageError("--wrt names no variable")
     return tuple(dict.fromkeys(chosen))
+
+
+def point_values(problem: Problem, at: Mapping[str, float] | float) -> tuple[float, ...]:
+    """The point as one finite float per variable, in the problem's order; a bare number
+    for a one-variable problem. Raises UsageError naming what is wrong."""
+    if not isinstance(at, Mapping):
+        if len(problem.variables) != 1:
+            raise UsageError(
+                f"--at {at}: name each variable ({', '.join(problem.names)}), e.g. --at "
+                + ",".join(f"{n}=1" for n in problem.names)
+            )
+        at = {problem.names[0]: at}
+    unknown = sorted(set(at) - set(problem.names))
+    if unknown:
+        raise UsageError(
+            f"--at {', '.join(unknown)}: not a variable of the expression "
+            f"(its variables: {', '.join(problem.names)})"
+        )
+    missing = [n for n in problem.names if n not in at]
+    if missing:
+        raise UsageError(f"--at: no value for {', '.join(missing)}")
+    values = tuple(float(at[n]) for n in problem.names)
+    if not all(math.isfinite(x) for x in values):
+        raise UsageError("--at: every value must be a finite number")
+    return values
