@@ -110,9 +110,9 @@ class Run:
 
 
 def compile_problem(problem: Problem) -> Tape:
-    """The torch graph of the problem's expression, as autograd, finite differences and the
-    explanations run it."""
-    return compile_exprs([problem.graph], problem.variables)
+    """The torch graph of the problem's expression, one output per component, as autograd,
+    finite differences and the explanations run it."""
+    return compile_exprs(problem.graphs, problem.variables)
 
 
 def compile_exprs(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol]) -> Tape:

@@ -139,7 +139,7 @@ def parse(text: str, limits: Limits = DEFAULT_LIMITS) -> Problem:
     variables = tuple(sorted(builder.symbols.values(), key=lambda s: _natural_key(s.name)))
     if len(variables) > limits.variables:
         raise LimitError("number of variables", limits.variables, len(variables))
-    return Problem(text=text, expr=expr, variables=variables, graph=graph)
+    return Problem(text=text, outputs=(expr,), variables=variables, graphs=(graph,))
 
 
 def _check_characters(text: str) -> None:

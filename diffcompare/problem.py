@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
 
@@ -13,28 +13,52 @@ from .errors import UsageError
 
 @dataclass(frozen=True)
 class Problem:
-    """What the parser returns: the user's text, two SymPy forms of it, and its variables.
+    """What the parser returns: the user's text, two SymPy forms of each output, and the
+    variables.
 
-    `expr` is the expression as SymPy evaluates it (x*sqrt(x) is x**(3/2), x/x is 1, a sum
-    is collected and sorted): the symbolic derivative and the high-precision reference use
-    it. `graph` is the same text as typed, built with SymPy's evaluation off: x*sqrt(x) is
+    `outputs` are the expression's scalar components in row-major order (one for a scalar
+    expression), as SymPy evaluates them (x*sqrt(x) is x**(3/2), x/x is 1, a sum is collected
+    and sorted): the symbolic derivatives and the high-precision reference use them. `graphs`
+    are the same components as typed, built with SymPy's evaluation off: x*sqrt(x) is
     Mul(x, Pow(x, 1/2)) and sin(x)/sin(x) keeps both sines, as SymPy writes a - b and a / b
-    (a + (-1)*b and a * b**-1), with a chain like a + b + c one n-ary node. It is the graph a
-    hand-written torch program records, so autograd and finite differences run it, failures
-    included (torch.sqrt's backward at 0 makes x*sqrt(x) NaN there, x**(3/2) would not).
-    The two are equal as real functions wherever both are defined.
+    (a + (-1)*b and a * b**-1), with a chain like a + b + c one n-ary node, and a reduction
+    such as norm(x) one node over x's components. They are the graph a hand-written torch
+    program records, so autograd and finite differences run them, failures included
+    (torch.sqrt's backward at 0 makes x*sqrt(x) NaN there, x**(3/2) would not). The two are
+    equal as real functions wherever both are defined. `output_shape` is the expression's
+    shape: () for a scalar, (2,) for "[a, b]", (2, 3) for a 2x3 matrix.
 
     Variables are real SymPy symbols in natural order (x2 before x10); they include every
-    name the text uses, even one that cancels out of `expr`, so every symbol of `graph`.
+    name the text uses, even one that cancels out of `outputs`, so every symbol of `graphs`.
+    An array variable (declared with a shape, as x=4 or W=2x3) is one symbol per component,
+    named x[0] ... x[3] and W[0,0] ... W[1,2] in row-major order, its components together;
+    `shapes` maps each array variable's name to its shape.
     """
 
     text: str
-    expr: sympy.Expr
+    outputs: tuple[sympy.Expr, ...]
     variables: tuple[sympy.Symbol, ...]
-    graph: sympy.Expr
+    graphs: tuple[sympy.Expr, ...]
+    output_shape: tuple[int, ...] = ()
+    shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict, hash=False)
+
+    @property
+    def expr(self) -> sympy.Expr:
+        """The expression as SymPy evaluates it: the one output, or an array of them."""
+        if not self.output_shape:
+            return self.outputs[0]
+        return sympy.ImmutableDenseNDimArray(self.outputs, self.output_shape)
+
+    @property
+    def graph(self) -> sympy.Expr:
+        """The expression as typed: the one output's graph, or an array of them."""
+        if not self.output_shape:
+            return self.graphs[0]
+        return sympy.ImmutableDenseNDimArray(self.graphs, self.output_shape)
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The scalar variables' names (x[0], x[1] for an array x)."""
         return tuple(v.name for v in self.variables)
 
     def symbol(self, name: str) -> sympy.Symbol:
@@ -43,6 +67,22 @@ class Problem:
             if variable.name == name:
                 return variable
         raise KeyError(name)
+
+    def components(self, name: str) -> tuple[sympy.Symbol, ...]:
+        """The scalar variables that make up the variable `name`: itself for a scalar, its
+        components for an array. Raises KeyError when there is none."""
+        if name in self.shapes:
+            prefix = name + "["
+            return tuple(v for v in self.variables if v.name.startswith(prefix))
+        return (self.symbol(name),)
+
+    @property
+    def user_names(self) -> tuple[str, ...]:
+        """The user-level variable names: each scalar, and each array once, in order."""
+        seen: dict[str, None] = {}
+        for v in self.variables:
+            seen[v.name.split("[", 1)[0]] = None
+        return tuple(seen)
 
 
 def choose_wrt(problem: Problem, wrt: str | Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
