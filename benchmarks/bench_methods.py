@@ -40,8 +40,9 @@ import sympy
 import torch
 
 import diffcompare
-from diffcompare.methods import METHODS, CompiledPrepared, SymbolicPrepared
-from diffcompare.methods import Settings as MethodSettings
+from diffcompare.method_types import CompiledPrepared
+from diffcompare.methods import METHODS, SymbolicPrepared
+from diffcompare.method_types import Settings as MethodSettings
 
 SIZES = (1, 1_000, 100_000)
 POINT = (0.7, -1.3)  # the full-check row's point: the first variable's value, the second's

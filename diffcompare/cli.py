@@ -28,31 +28,60 @@ MAX_SWEEP = 100_000_000
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-def parse_point(text: str) -> dict[str, float] | float:
-    """`x=2,y=-1.5e3` as {'x': 2.0, 'y': -1500.0}; a bare number (one-variable case) as a float."""
+def parse_point(text: str) -> dict[str, Any] | float:
+    """`x=2,y=-1.5e3` as {'x': 2.0, 'y': -1500.0}; `x=[1,2],W=[[1,2],[3,4]]` with nested
+    lists for array variables; a bare number (one-variable case) as a float."""
     text = text.strip()
     if _NUMBER.fullmatch(text):
         return _finite(text, text)
-    point: dict[str, float] = {}
-    for item in text.split(","):
+    point: dict[str, Any] = {}
+    for item in _split(text):
         name, sep, value = (part.strip() for part in item.partition("="))
         if not sep or not name or not value:
             raise UsageError(
-                f"--at {text}: expected name=number pairs separated by commas, e.g. --at x=2,y=3"
+                f"--at {text}: expected name=number pairs separated by commas, e.g. --at "
+                "x=2,y=3 (an array variable: x=[1,2,3])"
             )
-        if not _NUMBER.fullmatch(value):
-            raise UsageError(f"--at {text}: {value!r} is not a decimal number")
         if name in point:
             raise UsageError(f"--at {text}: {name} is given twice")
-        point[name] = _finite(value, text)
+        point[name] = _value(value, text)
     return point
 
 
-def _finite(value: str, text: str) -> float:
-    number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise UsageError(f"--at {text}: {value} is not finite in float64")
-    return number
+def _split(text: str) -> list[str]:
+    """Split at the commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _value(value: str, text: str) -> Any:
+    """A number, or a bracketed list of values (nested for a matrix)."""
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):
+        inner = value[1:-1].strip()
+        if not inner:
+            raise UsageError(f"--at {text}: an empty list")
+        return [_value(item, text) for item in _split(inner)]
+    if not _NUMBER.fullmatch(value):
+        raise UsageError(
+            f"--at {text}: {value!r} is not a decimal number or a bracketed list of them"
+        )
+    return _finite(value, text)
+
+
+def parse_vector(option: str, text: str) -> list[float]:
+    """`1,0,-2.5` (brackets optional) as a list of finite floats, for --vjp and --jvp."""
+    inner = text.strip().removeprefix("[").removesuffix("]")
+    items = [item.strip() for item in inner.split(",")]
+    if not all(_NUMBER.fullmatch(item) for item in items):
+        raise UsageError(f"--{option} {text}: expected numbers separated by commas, e.g. 1,0")
+    return [_finite(item, text) for item in items]
 
 
 class _Command(click.Command):
@@ -85,7 +114,19 @@ def _fail(message: str, code: int) -> int:
 
 
 WRT_OPTION = click.option(
-    "--wrt", metavar="x[,y]", help="Differentiate by these variables (default: all)."
+    "--wrt",
+    metavar="x[,y]",
+    help="Differentiate by these variables (default: all; an array's name stands for its "
+    "components). A name repeated (x,x,y), or as many names as --order, asks for that "
+    "mixed partial.",
+)
+
+SHAPE_OPTION = click.option(
+    "--shape",
+    "shapes",
+    multiple=True,
+    metavar="x=4,W=2x3",
+    help="Make variables vectors or matrices; give their values as --at x=[1,2,3,4].",
 )
 
 
@@ -135,6 +176,27 @@ def explanation_options(prefix: str) -> Callable[[F], F]:
     "where the expression is real and finite.",
 )
 @WRT_OPTION
+@SHAPE_OPTION
+@click.option(
+    "--order",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 6),
+    help="The derivative's order: the n-th derivative by the one --wrt variable.",
+)
+@click.option("--hessian", is_flag=True, help="Every second partial derivative.")
+@click.option(
+    "--vjp",
+    metavar="1,0",
+    help="The vector-Jacobian product vᵀJ for this v (one number per output component): "
+    "what y.backward(gradient=v) computes.",
+)
+@click.option(
+    "--jvp",
+    metavar="0,1",
+    help="The Jacobian-vector product J·v for this v (one number per --wrt variable): what "
+    "one forward-mode pass computes.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option(
     "--samples",
@@ -182,6 +244,11 @@ def cli(
     expr: str,
     points: tuple[str, ...],
     wrt: str | None,
+    shapes: tuple[str, ...],
+    order: int,
+    hessian: bool,
+    vjp: str | None,
+    jvp: str | None,
     as_json: bool,
     samples: int | None,
     domain: str | None,
@@ -195,28 +262,45 @@ def cli(
     lang: str,
     graph: str | None,
 ) -> int:
-    """Compare the derivative of EXPR computed symbolically (SymPy), by autograd (PyTorch) and
-    by finite differences, each judged against a 50-digit reference and held to the error
-    bound of its own error model. Each point's verdict is agree, disagree (naming the method
-    at fault), undefined (outside the real domain) or nondifferentiable (at a kink).
+    """Compare the derivative of EXPR computed symbolically (SymPy), by autograd (PyTorch's
+    reverse and forward modes) and by finite differences, each judged against a 50-digit
+    reference and held to the error bound of its own error model. Each point's verdict is
+    agree, disagree (naming the method at fault), undefined (outside the real domain) or
+    nondifferentiable (at a kink).
 
-    EXPR uses numbers, variables, + - * / ** ^, parentheses, pi, e and the functions sin
-    cos tan asin acos atan sinh cosh tanh exp log sqrt abs sigmoid relu softplus erf min
-    max. Exit status: 0 unless something disagrees, 1 disagree, 2 bad input.
+    EXPR uses numbers, variables, + - * / ** ^ @, parentheses, [lists] for vectors and
+    matrices, x[i] subscripts, pi, e and the functions sin cos tan asin acos atan sinh cosh
+    tanh exp log sqrt abs sigmoid relu softplus erf min max sum mean prod norm dot. The
+    derivative is the gradient (the Jacobian of a vector expression) unless --order,
+    --hessian, --vjp or --jvp asks for another. Exit status: 0 unless something
+    disagrees, 1 disagree, 2 bad input.
 
     \b
     Examples:
       diffcompare "x**2+3*x"
       diffcompare "(x**2+3*x+1)**3+4*(x**2+3*x+1)+2" --at x=2 --json
       diffcompare "x1**2+x2**2+x1*x2" --at x1=10,x2=20
+      diffcompare "x**3" --order 2 --at x=2
+      diffcompare "[x0**2+4*x1, x1**3+2*x0]" --at x0=1,x1=2
+      diffcompare "mean(x**2+20)" --shape x=4 --at "x=[10,20,30,40]"
+      diffcompare "x**2*y+sin(y)" --hessian --at x=1,y=2
     """
     from .comparison import compare  # deferred: loads torch and SymPy
     from .parser import parse
     from .render import to_json, to_text
     from .report import DISAGREE
 
-    problem = parse(expr)
+    problem = parse(expr, shapes=parse_shape_options(shapes)) if shapes else parse(expr)
+    target = {
+        "order": order,
+        "hessian": hessian,
+        "vjp": None if vjp is None else parse_vector("vjp", vjp),
+        "jvp": None if jvp is None else parse_vector("jvp", jvp),
+    }
     if domain is not None or grid or output is not None:
+        if order != 1 or hessian or vjp is not None or jvp is not None:
+            raise UsageError("a sweep compares first derivatives: --order, --hessian, --vjp "
+                             "and --jvp go with --at or --samples")
         if points:
             raise UsageError(
                 "--at compares given points; a sweep (--domain, --grid, --output) "
@@ -232,8 +316,10 @@ def cli(
         )
     at = None
     if points:
-        at = [named_point(parse_point(text), problem.names, text) for text in points]
-    report = compare(problem, at=at, wrt=wrt, samples=samples or 5, seed=seed, dtype=dtype, fd=fd)
+        at = [named_point(parse_point(text), problem.user_names, text) for text in points]
+    report = compare(
+        problem, at=at, wrt=wrt, **target, samples=samples or 5, seed=seed, dtype=dtype, fd=fd
+    )
     click.echo(to_json(report) if as_json else to_text(report))
     if explain:
         from .explain_cli import run_explain
@@ -299,9 +385,22 @@ def _sweep(
     return 1 if report.verdict == DISAGREE else 0
 
 
+def parse_shape_options(options: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """Every --shape option's `x=4,W=2x3`, merged; a name given twice is refused."""
+    from .parser import parse_shapes
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    for text in options:
+        for name, shape in parse_shapes(text).items():
+            if name in shapes:
+                raise UsageError(f"--shape {name} is given twice")
+            shapes[name] = shape
+    return shapes
+
+
 def named_point(
-    point: dict[str, float] | float, names: Sequence[str], text: str
-) -> dict[str, float]:
+    point: dict[str, Any] | float, names: Sequence[str], text: str
+) -> dict[str, Any]:
     if isinstance(point, dict):
         return point
     if len(names) != 1:

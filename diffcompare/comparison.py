@@ -14,20 +14,14 @@ import torch
 from .edges import Edges, find_edges
 from .error_model import eps
 from .errors import UsageError
-from .methods import (
-    DTYPES,
-    METHODS,
-    Check,
-    CompiledPrepared,
-    Settings,
-    SymbolicPrepared,
-    columns,
-)
+from .method_types import DTYPES, Check, CompiledPrepared, Settings, columns
+from .methods import METHODS, SymbolicPrepared
 from .parser import parse
-from .problem import Problem, choose_wrt, point_values
+from .problem import Problem, point_values
 from .reference import REFERENCE_DIGITS, reference
-from .report import PointResult, Report, Timing
-from .symbolic import SIMPLIFY_SECONDS, Gradient
+from .report import Cost, PointResult, Report, Timing
+from .symbolic import SIMPLIFY_SECONDS, Derivatives
+from .targets import Target, make_target
 from .verdicts import Context, estimate, judge
 
 Point = Mapping[str, float]
@@ -47,6 +41,11 @@ def compare(
     at: Point | Sequence[Point] | None = None,
     wrt: str | Sequence[str] | None = None,
     *,
+    order: int = 1,
+    hessian: bool = False,
+    vjp: Sequence[float] | None = None,
+    jvp: Sequence[float] | None = None,
+    shapes: Mapping[str, Sequence[int]] | None = None,
     samples: int = SAMPLES,
     seed: int = 0,
     timing_budget: float = TIMING_BUDGET,
@@ -54,11 +53,18 @@ def compare(
     fd: str = "auto",
     simplify_seconds: float = SIMPLIFY_SECONDS,
 ) -> Report:
-    """Differentiate `expr` symbolically, by autograd and by finite differences, and judge
-    each against the high-precision reference at the points `at` (a mapping of variable to
-    number, or a list of them); without `at`, at `samples` seeded points where the
-    expression is real, finite and smooth. `wrt` names the variables to differentiate by
-    (default: all). `dtype` ("float64" or "float32") is what the torch paths compute in,
+    """Differentiate `expr` symbolically, by reverse and forward mode and by finite
+    differences, and judge each against the high-precision reference at the points `at` (a
+    mapping of variable to number, or to a nested list for an array variable, or a list of
+    such mappings); without `at`, at `samples` seeded points where the expression is real,
+    finite and smooth. `shapes` makes variables arrays ({"x": (4,), "W": (2, 3)}).
+
+    What is differentiated: by default the gradient (the Jacobian of a vector expression)
+    by the variables `wrt` names (default: all); `order` n with one variable in `wrt`, the
+    n-th derivative; a `wrt` list with a name repeated ("x,x,y") or as long as `order`, that
+    mixed partial; `hessian`, every second partial; `vjp` (one number per output
+    component), the vector-Jacobian product v^T J that y.backward(gradient=v) computes;
+    `jvp` (one number per wrt variable), the Jacobian-vector product J v. `dtype` ("float64" or "float32") is what the torch paths compute in,
     and the bounds they are held to; `fd` picks the finite-difference scheme ("auto",
     "central", "richardson", "complex-step"). `simplify_seconds` bounds the time spent
     simplifying the derivative (0: use SymPy's derivative as it comes). `timing_budget` is
@@ -66,7 +72,9 @@ def compare(
     check: each is then timed MIN_RUNS times). Returns a Report; raises InputError for bad
     text or options.
     """
-    setup = prepare(expr, wrt, dtype, fd, simplify_seconds)
+    problem = (parse(expr, shapes=shapes) if shapes else parse(expr)) if isinstance(expr, str) else expr
+    target = make_target(problem, wrt, order=order, hessian=hessian, vjp=vjp, jvp=jvp)
+    setup = prepare(problem, target, dtype, fd, simplify_seconds)
     if at is not None:
         points = _points(setup.problem, at).to(setup.settings.dtype)
     else:
@@ -82,30 +90,68 @@ def compare(
         checks[name] = method.check(setup.prepared[name], points, values[name])
         timing[name] = Timing(setup.prepare_seconds[name], seconds, runs)
     results = judge_points(setup, points, values, checks, range(points.shape[0]))
-    grad = setup.gradient
     return Report(
-        expr=str(setup.problem.expr),
-        text=setup.problem.text,
-        variables=setup.problem.names,
-        wrt=tuple(v.name for v in setup.targets),
-        derivative=tuple(str(d) for d in grad.shown),
-        simplified=grad.simplified,
+        **report_fields(setup),
         points=results,
         timing=timing,
-        method_labels={n: m.label for n, m in METHODS.items()},
         dtype=dtype,
         reference_digits=REFERENCE_DIGITS,
-        fd_scheme=setup.compiled.scheme,
+    )
+
+
+def report_fields(setup: Setup) -> dict[str, Any]:
+    """What a report says of the problem and its target, beside the points."""
+    derivatives = setup.derivatives
+    target = setup.target
+    return {
+        "expr": str(setup.problem.expr),
+        "text": setup.problem.text,
+        "variables": setup.problem.names,
+        "wrt": tuple(setup.problem.variables[j].name for j in target.wrt),
+        "derivative": tuple(str(d) for d in derivatives.shown),
+        "simplified": derivatives.simplified,
+        "method_labels": {n: m.label for n, m in METHODS.items()},
+        "fd_scheme": setup.compiled.scheme,
+        "kind": target.kind,
+        "labels": target.labels,
+        "shape": target.shape,
+        "output_shape": setup.problem.output_shape,
+        "order": target.order,
+        "vector": target.vector,
+        "costs": costs(setup),
+    }
+
+
+def costs(setup: Setup) -> tuple[Cost, ...]:
+    """How each path's work grows: formulas and their sizes, backward passes, forward
+    passes, and the expression's evaluations per point that finite differences take."""
+    target = setup.target
+    seeds = {(e.seed, e.dirs[:-1]) for e in target.entries}
+    directions = {e.dirs for e in target.entries}
+    partials = {(k, tuple(sorted(by))) for e in target.entries for _, k, by in e.partials()}
+    scheme = setup.compiled.scheme
+    if target.order == 1:
+        per = {"complex-step": 2, "central": 6, "richardson": 8}[scheme]
+        outputs = len({k for k, _ in partials})
+        evaluations = per * len(target.wrt) * outputs
+    else:
+        per = 3 if scheme == "central" else 4
+        evaluations = sum(per * 2 ** len(by) for _, by in partials)
+    return (
+        Cost("symbolic", len(target.entries), "formulas", setup.derivatives.sizes),
+        Cost("autograd", len(seeds), "backward passes"),
+        Cost("forward", sum(len(d) for d in directions), "forward passes"),
+        Cost("finite_difference", evaluations, "evaluations per step size"),
     )
 
 
 @dataclass(frozen=True)
 class Setup:
-    """A problem made ready for comparison: parsed, every method prepared (derived or
-    compiled) under the settings, with the seconds each preparation took."""
+    """A problem made ready for comparison: parsed, what to differentiate, every method
+    prepared (derived or compiled) under the settings, with the seconds each took."""
 
     problem: Problem
-    targets: tuple[sympy.Symbol, ...]
+    target: Target
     settings: Settings
     prepared: dict[str, Any]
     prepare_seconds: dict[str, float]
@@ -116,33 +162,35 @@ class Setup:
         return prepared
 
     @property
-    def gradient(self) -> Gradient:
+    def derivatives(self) -> Derivatives:
         symbolic: SymbolicPrepared = self.prepared["symbolic"]
-        return symbolic.gradient
+        return symbolic.derivatives
 
 
 def prepare(
     expr: str | Problem,
-    wrt: str | Sequence[str] | None,
+    target: Target | str | Sequence[str] | None,
     dtype: str,
     fd: str,
     simplify_seconds: float = SIMPLIFY_SECONDS,
 ) -> Setup:
-    """Parse (unless given a Problem), check the options and prepare every method."""
+    """Parse (unless given a Problem), check the options and prepare every method; `target`
+    is what to differentiate, or the `wrt` names of a gradient."""
     problem = parse(expr) if isinstance(expr, str) else expr
     if not problem.variables:
         raise UsageError(f"{problem.text!r} has no variables to differentiate by")
     if dtype not in DTYPES:
         raise UsageError(f"--dtype {dtype}: choose from {', '.join(DTYPES)}")
     settings = Settings(DTYPES[dtype], fd, simplify_seconds)
-    targets = choose_wrt(problem, wrt)
+    if not isinstance(target, Target):
+        target = make_target(problem, target)
     prepared: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     for name, method in METHODS.items():
         prepared[name], seconds[name] = _timed_once(
-            partial(method.prepare, problem, targets, settings)
+            partial(method.prepare, problem, target, settings)
         )
-    return Setup(problem, targets, settings, prepared, seconds)
+    return Setup(problem, target, settings, prepared, seconds)
 
 
 def judge_points(
@@ -159,14 +207,17 @@ def judge_points(
     subset = points[rows]
     context = Context(
         variables=setup.problem.variables,
-        wrt=setup.compiled.wrt,
-        derivatives=setup.gradient.raw,
+        target=setup.target,
+        derivatives=setup.derivatives.raw,
         tape=setup.compiled.tape,
         dtype=setup.settings.dtype,
         edges=edges_at(setup.compiled, subset),
+        outputs=len(setup.problem.outputs),
     )
     truth = reference(
-        (setup.problem.expr, *setup.gradient.raw), setup.problem.variables, subset.tolist()
+        (*setup.problem.outputs, *setup.derivatives.raw),
+        setup.problem.variables,
+        subset.tolist(),
     )
     return tuple(
         judge(

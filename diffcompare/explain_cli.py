@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .cli import WRT_OPTION, _Command, explanation_options, named_point, parse_point
+from .cli import (
+    SHAPE_OPTION,
+    WRT_OPTION,
+    _Command,
+    explanation_options,
+    named_point,
+    parse_point,
+    parse_shape_options,
+)
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -33,11 +41,13 @@ GRAPH_FORMATS = ("dot", "svg", "png", "pdf")
     help="The point to explain at (repeat for one explanation per point).",
 )
 @WRT_OPTION
+@SHAPE_OPTION
 @explanation_options("")
 def explain_command(
     expr: str,
     points: tuple[str, ...],
     wrt: str | None,
+    shapes: tuple[str, ...],
     fmt: str,
     lang: str,
     graph: str | None,
@@ -52,11 +62,12 @@ def explain_command(
       diffcompare explain "(x**2+3*x+1)**3+4*(x**2+3*x+1)+2" --at x=2
       diffcompare explain "x1**2+x2**2+x1*x2" --at x1=10,x2=20 --lang zh
       diffcompare explain "sin(x**2)" --at x=1 --format latex --graph g.dot
+      diffcompare explain "[x0**2+4*x1, x1**3+2*x0]" --at x0=1,x1=2
     """
     from .parser import parse  # deferred: loads SymPy
 
-    problem = parse(expr)
-    at = [named_point(parse_point(text), problem.names, text) for text in points]
+    problem = parse(expr, shapes=parse_shape_options(shapes)) if shapes else parse(expr)
+    at = [named_point(parse_point(text), problem.user_names, text) for text in points]
     click.echo(run_explain(problem, at, wrt, fmt, lang, graph), nl=False)
     return 0
 

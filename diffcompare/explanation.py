@@ -237,23 +237,33 @@ def explain(
     at: Point,
     wrt: str | Sequence[str] | None = None,
     *,
+    shapes: Mapping[str, Sequence[int]] | None = None,
     simplify_seconds: float = SIMPLIFY_SECONDS,
 ) -> Explanation:
-    """Explain the derivative of `expr` at the point `at` (variable -> number; a bare
-    number for a one-variable expression) by the variables `wrt` (default: all).
+    """Explain the derivative of `expr` at the point `at` (variable -> number, or a nested
+    list for an array variable; a bare number for a one-variable expression) by the
+    variables `wrt` (default: all); a vector-valued expression row by row. `shapes` makes
+    variables arrays, as in compare().
     `simplify_seconds` bounds the time spent simplifying the SymPy derivative it shows.
 
     Raises InputError for text outside the input language and UsageError for a point or
     `wrt` that does not fit the expression.
     """
-    problem = parse(expr) if isinstance(expr, str) else expr
+    if isinstance(expr, str):
+        problem = parse(expr, shapes=shapes) if shapes else parse(expr)
+    else:
+        problem = expr
     if not problem.variables:
         raise UsageError(f"{problem.text!r} has no variables to differentiate by")
     point = point_values(problem, at)
     targets = choose_wrt(problem, wrt)
     tape = compile_problem(problem)
-    derivative = gradient(problem, targets, simplify_seconds)
-    return explain_tape(problem.text, tape, (derivative,), point)
+    # A vector-valued expression is explained row by row: one backward pass per output.
+    derivatives = tuple(
+        gradient(problem, targets, simplify_seconds / len(problem.outputs), output=k)
+        for k in range(len(problem.outputs))
+    )
+    return explain_tape(problem.text, tape, derivatives, point)
 
 
 def explain_tape(

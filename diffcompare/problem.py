@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 import sympy
@@ -85,46 +86,104 @@ class Problem:
         return tuple(seen)
 
 
+def split_names(text: str) -> list[str]:
+    """`x,W[0,1],y` as ['x', 'W[0,1]', 'y']: split at the commas outside brackets."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        current.append(char)
+    parts.append("".join(current).strip())
+    return parts
+
+
 def choose_wrt(problem: Problem, wrt: str | Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
-    """The variables named by `wrt` ("x,y" or a list; None: all), each once, in the order
-    given; raises UsageError for a name that is not a variable."""
+    """The variables named by `wrt` ("x,y" or a list; an array's name stands for all its
+    components; None: all), each once, in the order given; raises UsageError for a name that
+    is not a variable."""
     if wrt is None:
         return problem.variables
-    names = [n.strip() for n in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
-    chosen = []
+    names = split_names(wrt) if isinstance(wrt, str) else list(wrt)
+    chosen: list[sympy.Symbol] = []
     for name in names:
         try:
-            chosen.append(problem.symbol(name))
+            chosen.extend(problem.components(name))
         except KeyError:
             raise UsageError(
                 f"--wrt {name}: not a variable of the expression (its variables: "
-                f"{', '.join(problem.names)})"
+                f"{', '.join(problem.user_names)})"
             ) from None
     if not chosen:
         raise UsageError("--wrt names no variable")
     return tuple(dict.fromkeys(chosen))
 
 
-def point_values(problem: Problem, at: Mapping[str, float] | float) -> tuple[float, ...]:
-    """The point as one finite float per variable, in the problem's order; a bare number
-    for a one-variable problem. Raises UsageError naming what is wrong."""
+Value = float | Sequence[Any]
+
+
+def point_values(problem: Problem, at: Mapping[str, Value] | float) -> tuple[float, ...]:
+    """The point as one finite float per scalar variable, in the problem's order: a number
+    per scalar variable, a (nested) list of the array's shape per array variable, or a number
+    per component (x[0]=1); a bare number for a one-variable problem. Raises UsageError
+    naming what is wrong."""
+    names = problem.user_names
     if not isinstance(at, Mapping):
-        if len(problem.variables) != 1:
+        if len(names) != 1 or names[0] in problem.shapes:
             raise UsageError(
-                f"--at {at}: name each variable ({', '.join(problem.names)}), e.g. --at "
-                + ",".join(f"{n}=1" for n in problem.names)
+                f"--at {at}: name each variable ({', '.join(names)}), e.g. --at "
+                + ",".join(f"{n}={_example(problem, n)}" for n in names)
             )
-        at = {problem.names[0]: at}
-    unknown = sorted(set(at) - set(problem.names))
-    if unknown:
-        raise UsageError(
-            f"--at {', '.join(unknown)}: not a variable of the expression "
-            f"(its variables: {', '.join(problem.names)})"
-        )
-    missing = [n for n in problem.names if n not in at]
+        at = {names[0]: at}
+    values: dict[str, float] = {}
+    for name, given in at.items():
+        if name in problem.shapes:
+            flat = _flatten(name, given, problem.shapes[name])
+            values.update(zip((v.name for v in problem.components(name)), flat, strict=True))
+        elif name in problem.names:
+            if not isinstance(given, int | float):
+                raise UsageError(f"--at {name}: a scalar variable takes one number")
+            values[name] = float(given)
+        else:
+            raise UsageError(
+                f"--at {name}: not a variable of the expression "
+                f"(its variables: {', '.join(names)})"
+            )
+    missing = [n for n in names if not all(v.name in values for v in problem.components(n))]
     if missing:
         raise UsageError(f"--at: no value for {', '.join(missing)}")
-    values = tuple(float(at[n]) for n in problem.names)
-    if not all(math.isfinite(x) for x in values):
+    point = tuple(values[n] for n in problem.names)
+    if not all(math.isfinite(x) for x in point):
         raise UsageError("--at: every value must be a finite number")
-    return values
+    return point
+
+
+def _example(problem: Problem, name: str) -> str:
+    shape = problem.shapes.get(name)
+    return _example_shape(shape) if shape else "1"
+
+
+def _flatten(name: str, given: Any, shape: tuple[int, ...]) -> list[float]:
+    """An array variable's value, checked against its shape, in row-major order."""
+
+    def walk(value: Any, dims: tuple[int, ...]) -> list[float]:
+        if not dims:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return [float(value)]
+            raise UsageError(f"--at {name}: expected a number where {value!r} is")
+        if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != dims[0]:
+            raise UsageError(
+                f"--at {name}: expected a value of shape {'x'.join(map(str, shape))}, e.g. "
+                f"{name}={_example_shape(shape)}"
+            )
+        return [x for item in value for x in walk(item, dims[1:])]
+
+    return walk(given, tuple(shape))
+
+
+def _example_shape(shape: tuple[int, ...]) -> str:
+    if len(shape) == 1:
+        return "[" + ",".join(["1"] * shape[0]) + "]"
+    return "[" + ",".join("[" + ",".join(["1"] * shape[1]) + "]" for _ in range(shape[0])) + "]"

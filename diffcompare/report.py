@@ -17,7 +17,7 @@ VERDICTS = (AGREE, DISAGREE, UNDEFINED, NONDIFFERENTIABLE)
 
 @dataclass(frozen=True)
 class MethodPoint:
-    """One method at one point: a value per wrt variable, its error against the reference
+    """One method at one point: a value per entry (per wrt variable, for a gradient), its error against the reference
     (absolute, relative, in units in the last place of the dtype, and as significant digits
     kept) and the bound its error model allowed. Non-finite numbers, and errors where there
     is no reference, are None."""
@@ -55,8 +55,22 @@ class PointResult:
     differences: dict[str, tuple[float | None, ...]]  # "autograd - symbolic" -> per wrt
     verdict: str
     reason: str
-    closest: tuple[str | None, ...] = ()  # per wrt: the method nearest the reference
-    one_sided: tuple[OneSided | None, ...] = ()  # per wrt, where the point sits on an edge
+    closest: tuple[str | None, ...] = ()  # per entry: the method nearest the reference
+    one_sided: tuple[OneSided | None, ...] = ()  # per entry, where the point sits on an edge
+    outputs: tuple[float | None, ...] = ()  # every output component's value (reference)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one method's work grows with, in words and numbers: symbolic differentiation
+    takes one formula per entry, of `sizes` operations each (the expression swell), reverse
+    mode one backward pass per seed, forward mode one pass per direction, finite differences
+    their evaluations of the expression per point."""
+
+    method: str
+    passes: int  # formulas, backward passes, forward passes or evaluations per point
+    what: str  # what `passes` counts, e.g. "backward passes"
+    sizes: tuple[int, ...] = ()  # symbolic: operations in each formula
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,13 @@ class Report:
     dtype: str
     reference_digits: int
     fd_scheme: str = "central"
+    kind: str = "gradient"  # gradient, jacobian, hessian, derivative, vjp, jvp
+    labels: tuple[str, ...] = ()  # one per entry; a gradient's are the wrt names
+    shape: tuple[int, ...] = ()  # the shape the entries fill, row-major
+    output_shape: tuple[int, ...] = ()  # the expression's shape
+    order: int = 1
+    vector: tuple[float, ...] = ()  # the v of a vjp or jvp
+    costs: tuple[Cost, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -110,63 +131,120 @@ class Report:
         """The report as plain JSON-ready data: the shape `--json` prints (no NaN or inf;
         an infinite one-sided derivative is the string "+inf" or "-inf")."""
 
-        def by_wrt(values: tuple[Any, ...]) -> dict[str, Any]:
-            return dict(zip(self.wrt, values, strict=True))
-
-        return {
+        labels = self.labels or self.wrt
+        data: dict[str, Any] = {
             "expression": self.text,
             "parsed": self.expr,
             "verdict": self.verdict,
             "counts": self.counts(),
             "variables": list(self.variables),
             "wrt": list(self.wrt),
-            "derivative": dict(zip(self.wrt, self.derivative, strict=True)),
+            "kind": self.kind,
+            "order": self.order,
+            "shape": list(self.shape),
+            "output_shape": list(self.output_shape),
+            "entries": list(labels),
+            "derivative": dict(zip(labels, self.derivative, strict=True)),
             "simplified": self.simplified,
             "dtype": self.dtype,
             "fd_scheme": self.fd_scheme,
             "reference_digits": self.reference_digits,
-            "points": [point_dict(p, self.variables, self.wrt) for p in self.points],
+            "points": [
+                point_dict(p, self.variables, labels, self.shape, self.output_shape)
+                for p in self.points
+            ],
             "timing": {
                 name: {"prepare": t.prepare, "evaluate": t.evaluate, "runs": t.runs}
                 for name, t in self.timing.items()
             },
+            "costs": {
+                c.method: {"passes": c.passes, "what": c.what, "sizes": list(c.sizes)}
+                for c in self.costs
+            },
         }
+        if self.vector:
+            data["vector"] = list(self.vector)
+        return data
+
+
+def nested(flat: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+    """Row-major `flat` as nested lists of `shape` (the one item for shape ())."""
+    if not shape:
+        return flat[0]
+    size = len(flat) // shape[0]
+    return [nested(flat[i * size : (i + 1) * size], shape[1:]) for i in range(shape[0])]
+
+
+def worst(point: MethodPoint, shape: tuple[int, ...]) -> dict[str, Any] | None:
+    """The entry with the largest error relative to its bound: its index in the shape and
+    its errors (None when no entry has an error)."""
+    scored = [
+        (error / bound if bound else (0.0 if error == 0 else math.inf), k)
+        for k, (error, bound) in enumerate(zip(point.abs_error, point.bound, strict=True))
+        if error is not None and bound is not None
+    ]
+    if not scored:
+        return None
+    _, k = max(scored)
+    index, rest = [], k
+    for size in reversed(shape or (1,)):
+        index.append(rest % size)
+        rest //= size
+    return {
+        "index": list(reversed(index)) if shape else [],
+        "abs_error": point.abs_error[k],
+        "rel_error": point.rel_error[k],
+        "ulps": point.ulps[k],
+        "bound": point.bound[k],
+    }
 
 
 def point_dict(
-    point: PointResult, variables: tuple[str, ...], wrt: tuple[str, ...]
+    point: PointResult,
+    variables: tuple[str, ...],
+    labels: tuple[str, ...],
+    shape: tuple[int, ...] | None = None,
+    output_shape: tuple[int, ...] = (),
 ) -> dict[str, Any]:
-    """One point as plain JSON-ready data."""
+    """One point as plain JSON-ready data: each entry by its label, and (given the shape)
+    each method's values and the reference as nested lists of that shape, with the worst
+    entry's index and errors."""
 
-    def by_wrt(values: tuple[Any, ...]) -> dict[str, Any]:
-        return dict(zip(wrt, values, strict=True))
+    def by_label(values: tuple[Any, ...]) -> dict[str, Any]:
+        return dict(zip(labels, values, strict=True))
 
-    return {
+    data: dict[str, Any] = {
         "at": dict(zip(variables, point.at, strict=True)),
-        "value": point.value,
-        "reference": by_wrt(point.reference),
+        "value": nested(point.outputs, output_shape) if point.outputs else point.value,
+        "reference": by_label(point.reference),
         "verdict": point.verdict,
         "reason": point.reason,
-        "closest": by_wrt(point.closest) if point.closest else None,
+        "closest": by_label(point.closest) if point.closest else None,
         "methods": {
             name: {
-                "value": by_wrt(m.value),
-                "abs_error": by_wrt(m.abs_error),
-                "rel_error": by_wrt(m.rel_error),
-                "ulps": by_wrt(m.ulps),
-                "digits": by_wrt(m.digits),
-                "bound": by_wrt(m.bound),
+                "value": by_label(m.value),
+                "abs_error": by_label(m.abs_error),
+                "rel_error": by_label(m.rel_error),
+                "ulps": by_label(m.ulps),
+                "digits": by_label(m.digits),
+                "bound": by_label(m.bound),
                 "ok": m.ok,
                 "status": m.status,
                 "note": m.note,
             }
             for name, m in point.methods.items()
         },
-        "differences": {pair: by_wrt(d) for pair, d in point.differences.items()},
+        "differences": {pair: by_label(d) for pair, d in point.differences.items()},
         "one_sided": (
-            by_wrt(tuple(_one_sided(s) for s in point.one_sided)) if point.one_sided else None
+            by_label(tuple(_one_sided(s) for s in point.one_sided)) if point.one_sided else None
         ),
     }
+    if shape is not None:
+        data["reference_array"] = nested(point.reference, shape)
+        for name, m in point.methods.items():
+            data["methods"][name]["array"] = nested(m.value, shape)
+            data["methods"][name]["worst"] = worst(m, shape)
+    return data
 
 
 def _one_sided(sides: OneSided | None) -> dict[str, float | str | None] | None:

@@ -20,7 +20,8 @@ import torch
 
 from .comparison import Setup, edges_at, judge_points, prepare
 from .errors import UsageError
-from .methods import METHODS, Check, columns
+from .method_types import Check, columns
+from .methods import METHODS
 from .problem import Problem
 from .report import (
     AGREE,
@@ -174,9 +175,9 @@ def sweep(
     ranges = _ranges(setup, domain)
     points = _points(ranges, samples, grid, seed, setup.settings.dtype)
     n = points.shape[0]
-    values = {name: torch.empty(n, len(setup.targets), dtype=points.dtype) for name in METHODS}
+    values = {name: torch.empty(n, len(setup.target.entries), dtype=points.dtype) for name in METHODS}
     bounds = {name: torch.empty_like(values[name]) for name in METHODS}
-    skipped = torch.zeros(n, len(setup.targets), dtype=torch.bool)
+    skipped = torch.zeros(n, len(setup.target.entries), dtype=torch.bool)
     defined = torch.empty(n, dtype=torch.bool)
     on_edge = torch.zeros(n, dtype=torch.bool)
     for lo in range(0, n, CHUNK):
@@ -189,7 +190,7 @@ def sweep(
             if name == "finite_difference":
                 skipped[lo:hi] = check.skipped
         with torch.no_grad():
-            (f,) = setup.compiled.tape.run(columns(batch)).outputs
+            f = torch.stack(setup.compiled.tape.run(columns(batch)).outputs).abs().amax(dim=0)
         defined[lo:hi] = f.isfinite()
         if setup.compiled.edged:
             edges = edges_at(setup.compiled, batch)
@@ -229,8 +230,8 @@ def sweep(
         text=setup.problem.text,
         expr=str(setup.problem.expr),
         variables=setup.problem.names,
-        wrt=tuple(v.name for v in setup.targets),
-        derivative=tuple(str(d) for d in setup.gradient.shown),
+        wrt=setup.target.labels,
+        derivative=tuple(str(d) for d in setup.derivatives.shown),
         domain=ranges,
         grid=grid,
         count=n,

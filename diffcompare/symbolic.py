@@ -2,47 +2,120 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy
 
 from .deadline import OutOfTime, time_limit
 from .ops import BY_NODE, OPS
 from .problem import Problem
+from .targets import Target
 
 SIMPLIFY_SECONDS = 2.0
 """The default time one comparison may spend simplifying all its derivatives."""
 
 
 @dataclass(frozen=True)
-class Gradient:
-    """The partial derivatives of a problem's expression, one per `wrt` variable.
+class Derivatives:
+    """The exact formula of each entry of a derivative.
 
-    `raw` is what sympy.diff returned; `shown` is the simplified form where simplification
-    finished in time and gave something no larger (else `raw`). `simplified` says whether
-    every partial was simplified.
+    `raw` is what sympy.diff returned (combined by the entry's seed and directions); `shown`
+    is the simplified form where simplification finished in time and gave something no
+    larger (else `raw`). `simplified` says whether every formula was simplified. `sizes` is
+    the operation count of each raw formula: the expression swell of symbolic
+    differentiation.
     """
 
-    wrt: tuple[sympy.Symbol, ...]
     raw: tuple[sympy.Expr, ...]
     shown: tuple[sympy.Expr, ...]
     simplified: bool
 
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(int(sympy.count_ops(f)) for f in self.raw)
+
+
+@dataclass(frozen=True)
+class Gradient(Derivatives):
+    """The partial derivatives of one output, one per `wrt` variable."""
+
+    wrt: tuple[sympy.Symbol, ...] = ()
+
 
 def gradient(
-    problem: Problem, wrt: Sequence[sympy.Symbol], simplify_seconds: float = SIMPLIFY_SECONDS
+    problem: Problem,
+    wrt: Sequence[sympy.Symbol],
+    simplify_seconds: float = SIMPLIFY_SECONDS,
+    output: int = 0,
 ) -> Gradient:
-    """Differentiate the problem's expression by each `wrt` variable.
+    """Differentiate the problem's output `output` by each `wrt` variable."""
+    diffable = _diffable(problem.outputs[output])
+    raw = tuple(_back(sympy.diff(diffable, variable)) for variable in wrt)
+    shown, simplified = _simplified(raw, simplify_seconds)
+    return Gradient(raw=raw, shown=shown, simplified=simplified, wrt=tuple(wrt))
+
+
+def derive(
+    problem: Problem, target: Target, simplify_seconds: float = SIMPLIFY_SECONDS
+) -> Derivatives:
+    """The formula of every entry of `target`: each partial derivative is taken once (by
+    the variables in sorted order: the order does not matter where the derivative exists)
+    and the entries combine them by their seeds and directions.
 
     Simplification gets `simplify_seconds` in all and falls back to the unsimplified form,
     so a large expression never hangs; outside the main thread (where no timer can
     interrupt SymPy) it is skipped.
     """
+    raw = raw_derivatives(problem, target)
+    shown, simplified = _simplified(raw, simplify_seconds)
+    return Derivatives(raw=raw, shown=shown, simplified=simplified)
+
+
+@functools.lru_cache(maxsize=8)
+def raw_derivatives(problem: Problem, target: Target) -> tuple[sympy.Expr, ...]:
+    """Each entry's formula as sympy.diff gives it, unsimplified (remembered for the last few
+    problems: the symbolic path and the autodiff bound both read it)."""
+    diffable = [_diffable(out) for out in problem.outputs]
+    partials: dict[tuple[int, tuple[int, ...]], sympy.Expr] = {}
+
+    def partial(k: int, by: tuple[int, ...]) -> sympy.Expr:
+        if (k, by) not in partials:
+            if not by:
+                partials[(k, by)] = diffable[k]
+            else:
+                partials[(k, by)] = sympy.diff(partial(k, by[:-1]), problem.variables[by[-1]])
+        return partials[(k, by)]
+
+    raw = []
+    for entry in target.entries:
+        total = sympy.S.Zero
+        for coefficient, k, by in entry.partials():
+            term = partial(k, tuple(sorted(by)))
+            total += term if coefficient == 1 else _exact(coefficient) * term
+        raw.append(_back(total))
+    return tuple(raw)
+
+
+def _exact(number: float) -> sympy.Rational:
+    return sympy.Rational(*Fraction(number).as_integer_ratio())
+
+
+def _diffable(expr: sympy.Expr) -> sympy.Expr:
     # SymPy differentiates Abs(u) through re(u) and im(u) unless it can prove u real (it
     # cannot for asin(x)); over the reals the table's rule, sign(u)*u', is the derivative.
-    diffable = problem.expr.replace(sympy.Abs, RealAbs)
-    raw = tuple(sympy.diff(diffable, variable).replace(RealAbs, sympy.Abs) for variable in wrt)
+    return expr.replace(sympy.Abs, RealAbs)
+
+
+def _back(expr: sympy.Expr) -> sympy.Expr:
+    return expr.replace(RealAbs, sympy.Abs)
+
+
+def _simplified(
+    raw: tuple[sympy.Expr, ...], simplify_seconds: float
+) -> tuple[tuple[sympy.Expr, ...], bool]:
     shown: list[sympy.Expr] = []
     simplified = True
     try:
@@ -52,7 +125,7 @@ def gradient(
     except OutOfTime:
         simplified = False
     shown.extend(raw[len(shown) :])
-    return Gradient(wrt=tuple(wrt), raw=raw, shown=tuple(shown), simplified=simplified)
+    return tuple(shown), simplified
 
 
 class RealAbs(sympy.Function):  # type: ignore[misc]

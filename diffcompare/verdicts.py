@@ -17,7 +17,9 @@ import torch
 from .compiler import Tape
 from .diagnosis import nonfinite_backward
 from .edges import Edges
-from .methods import Check, one_sided
+from .finite_differences import one_sided
+from .method_types import Check
+from .targets import Target
 from .reference import REFERENCE_DIGITS, reference
 from .report import (
     AGREE,
@@ -47,11 +49,25 @@ class Context:
     and the edges of the expression at every point (None when it has none)."""
 
     variables: tuple[sympy.Symbol, ...]
-    wrt: tuple[int, ...]  # positions of the wrt variables
-    derivatives: tuple[sympy.Expr, ...]  # exact partials, for the reference
+    target: Target  # the entries judged
+    derivatives: tuple[sympy.Expr, ...]  # each entry's exact formula, for the reference
     tape: Tape  # the compiled expression
     dtype: torch.dtype
     edges: Edges | None
+    outputs: int = 1  # how many of the reference's leading values are the expression's
+
+    def first_partial(self, k: int) -> tuple[Tape, int] | None:
+        """For entry k, where it is one first partial of one output: that output's tape and
+        the variable's position (for difference quotients and backward diagnoses)."""
+        entry = self.target.entries[k]
+        along = entry.along()
+        if entry.order != 1 or along is None or sorted(entry.seed) != [0.0] * (
+            len(entry.seed) - 1
+        ) + [1.0]:
+            return None
+        out = entry.seed.index(1.0)
+        tape = self.tape
+        return Tape(tape.variables, tape.nodes, (tape.outputs[out],)), along
 
 
 @dataclass(frozen=True)
@@ -78,15 +94,16 @@ def judge(
     estimates: Mapping[str, Estimate],
 ) -> PointResult:
     """The verdict at point `index` (`at`), given the reference (`truth`: the expression's
-    value, then each partial) and each method's estimate."""
-    value, *exact = truth
+    values, then each entry) and each method's estimate."""
+    values, exact = truth[: context.outputs], list(truth[context.outputs :])
+    value = None if any(v is None for v in values) else values[0]
     max_value = torch.finfo(context.dtype).max
     min_normal = torch.finfo(context.dtype).smallest_normal
     sides: tuple[OneSided | None, ...] = ()
     verdict = reason = ""
     if value is None:
         verdict, reason = UNDEFINED, _why_undefined(context.tape, at)
-    elif any(abs(r) > max_value for r in (value, *exact) if r is not None):
+    elif any(abs(r) > max_value for r in (*values, *exact) if r is not None):
         verdict = UNDEFINED
         reason = f"the value or its derivative is beyond the range of {_name(context.dtype)}"
     elif any(0 < abs(r) < min_normal for r in exact if r is not None):
@@ -131,6 +148,7 @@ def judge(
     return PointResult(
         at=tuple(at),
         value=None if value is None else float(value),
+        outputs=tuple(None if v is None else float(v) for v in values),
         reference=tuple(None if r is None else float(r) for r in exact),
         methods=methods,
         differences=differences,
@@ -162,8 +180,8 @@ def _method_point(
     problems: list[str] = []
     skips: list[str] = []
     with mpmath.workdps(REFERENCE_DIGITS + 10):
-        for value, bound, truth, skipped in zip(
-            estimate.values, estimate.bounds, exact, estimate.skipped, strict=True
+        for k, (value, bound, truth, skipped) in enumerate(
+            zip(estimate.values, estimate.bounds, exact, estimate.skipped, strict=True)
         ):
             error = None
             if skipped:
@@ -173,9 +191,10 @@ def _method_point(
                 if not float(error) <= bound:  # also catches a NaN bound
                     problems.append(f"error {float(error):.3g} exceeds its bound {bound:.3g}")
             elif truth is not None:
+                partial = context.first_partial(k)
                 why = (
-                    nonfinite_backward(context.tape, at, context.dtype)
-                    if name == "autograd"
+                    nonfinite_backward(partial[0], at, context.dtype)
+                    if name == "autograd" and partial is not None
                     else None
                 )
                 problems.append(
@@ -266,17 +285,23 @@ def _why_undefined(tape: Tape, at: list[float]) -> str:
 # -- kinks and domain edges -----------------------------------------------------------------
 
 _KINK = object()  # the one-sided derivatives differ, or one is infinite
+_UNSEEN = object()  # not taken along one variable: no one-sided limits
 
 
 def _one_sided(
     context: Context, index: int, at: list[float]
-) -> tuple[tuple[OneSided, ...], list[object]]:
+) -> tuple[tuple[OneSided | None, ...], list[object]]:
     """Per wrt variable: the one-sided derivatives (reference and quotients), and the
     derivative's value if it exists as a (possibly one-sided) limit, else _KINK."""
     clearance = context.edges.clearance(index) if context.edges is not None else []
-    sides: list[OneSided] = []
+    sides: list[OneSided | None] = []
     limits: list[object] = []
-    for k, j in enumerate(context.wrt):
+    for k, entry in enumerate(context.target.entries):
+        j = entry.along()
+        if j is None:  # a derivative along a direction: no one-sided view of it
+            sides.append(None)
+            limits.append(_UNSEEN)
+            continue
         scale = max(1.0, abs(at[j]))
         delta = min(
             max(clearance[j] if clearance else 0.0, SIDE_STEP * scale), SIDE_STEP_MAX * scale
@@ -290,7 +315,10 @@ def _one_sided(
         table = reference([context.derivatives[k]], context.variables, probes)
         left = _limit(table[0][0], table[1][0])
         right = _limit(table[2][0], table[3][0])
-        below, above = one_sided(context.tape, at, j, context.dtype)
+        partial = context.first_partial(k)
+        below = above = math.nan
+        if partial is not None:
+            below, above = one_sided(partial[0], at, j, context.dtype)
         sides.append(
             OneSided(
                 left,
@@ -331,13 +359,22 @@ def _why_kink(
     context: Context, index: int, at: list[float], sides: Sequence[OneSided], broken: list[int]
 ) -> str:
     where = context.edges.describe(index) if context.edges is not None else []
-    names = [context.variables[context.wrt[k]].name for k in broken]
     parts = []
-    for k, name in zip(broken, names, strict=True):
+    for k in broken:
         s = sides[k]
-        parts.append(f"d/d{name} from the left {_side(s.left)}, from the right {_side(s.right)}")
+        assert s is not None
+        name = _entry_name(context, k)
+        parts.append(f"{name} from the left {_side(s.left)}, from the right {_side(s.right)}")
     place = f" ({'; '.join(where)})" if where else ""
     return f"not differentiable here{place}: {'; '.join(parts)}"
+
+
+def _entry_name(context: Context, k: int) -> str:
+    """d/dx for a gradient's entry, else the entry's label with the derivative named."""
+    label = context.target.labels[k]
+    if context.target.kind == "gradient":
+        return f"d/d{label}"
+    return f"the derivative {label}"
 
 
 def _side(value: float | None) -> str:

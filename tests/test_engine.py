@@ -117,11 +117,11 @@ def test_to_dict_is_strict_json_with_the_documented_shape() -> None:
     assert data["derivative"] == {"x": "1/x", "y": "1"}
     first, second = data["points"]
     assert first["at"] == {"x": 2.0, "y": 1.0}
-    assert set(first["methods"]) == {"symbolic", "autograd", "finite_difference"}
+    assert set(first["methods"]) == {"symbolic", "autograd", "forward", "finite_difference"}
     assert first["methods"]["autograd"]["value"] == {"x": 0.5, "y": 1.0}
     assert second["verdict"] == "undefined"
     assert second["methods"]["finite_difference"]["value"]["x"] is None
-    assert set(data["timing"]) == {"symbolic", "autograd", "finite_difference"}
+    assert set(data["timing"]) == {"symbolic", "autograd", "forward", "finite_difference"}
     assert set(data["timing"]["autograd"]) >= {"prepare", "evaluate"}
 
 
