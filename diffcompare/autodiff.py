@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
 
-from .compiler import apply_node
-from .error_model import running_bound, sensitivity
+from .compiler import Tape, apply_node
+from .error_model import SAFETY, eps, running_bound, sensitivity
 from .method_types import CompiledPrepared, columns, tape_bound
-from .targets import Entry
+from .targets import Entry, unit
 
 Values = list[torch.Tensor]
 
@@ -121,26 +122,33 @@ def reverse_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.
 def forward_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
     """Every entry by forward mode: one torch.func.jvp pass per direction (nested for a
     higher derivative), all outputs at once, combined by each entry's seed."""
+    passes: dict[tuple[tuple[float, ...], ...], tuple[torch.Tensor, ...]] = {}
+    columns_out = []
+    for entry in prepared.target.entries:
+        if entry.dirs not in passes:
+            passes[entry.dirs] = nested_tangents(prepared.tape, points, entry.dirs)
+        columns_out.append(_seeded(passes[entry.dirs], entry, points))
+    return torch.stack(columns_out, dim=1)
+
+
+def nested_tangents(
+    tape: Tape, points: torch.Tensor, dirs: tuple[tuple[float, ...], ...]
+) -> tuple[torch.Tensor, ...]:
+    """D^n output [dirs] of every output of `tape`, by nested forward-mode passes."""
     xs = tuple(columns(points))
-    tape = prepared.tape
 
     def function(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return tape.run(list(args)).outputs
 
-    passes: dict[tuple[tuple[float, ...], ...], tuple[torch.Tensor, ...]] = {}
-    columns_out = []
     # Note: forward AD loads torch's jvp decompositions on first use, which warns that
     # torch.jit.script is deprecated: torch's own business, not the user's.
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)
-        for entry in prepared.target.entries:
-            if entry.dirs not in passes:
-                nested: Callable[..., Any] = function
-                for direction in entry.dirs:
-                    nested = _jvp_along(nested, direction)
-                passes[entry.dirs] = nested(*xs)
-            columns_out.append(_seeded(passes[entry.dirs], entry, points))
-    return torch.stack(columns_out, dim=1)
+        nested: Callable[..., Any] = function
+        for direction in dirs:
+            nested = _jvp_along(nested, direction)
+        result: tuple[torch.Tensor, ...] = nested(*xs)
+    return result
 
 
 def _jvp_along(function: Callable[..., Any], direction: tuple[float, ...]) -> Callable[..., Any]:
@@ -188,11 +196,63 @@ def _bounds(
     if prepared.target.order == 1:
         bounds = _first_order_bounds(prepared, points)
     else:
-        assert prepared.formulas is not None, "a higher derivative is compiled with its formulas"
-        bound = tape_bound(prepared.formulas, points)
-        bounds = (bound, bound)
+        bounds = _higher_order_bounds(prepared, points)
     _last_bounds[:] = [(prepared, points, bounds)]
     return bounds
+
+
+def _higher_order_bounds(
+    prepared: CompiledPrepared, points: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """An n-th derivative is the first derivative of the (n-1)-th, which AD computes by
+    the chain rule spelled out: its bound is the first-order bound of differentiating the
+    unsimplified (n-1)-th derivative formula (so the rounding of every product the last
+    level forms is counted, even where they cancel to an exact 0), and at least the
+    running bound of the n-th derivative's own formula. Forward mode adds its rounding at
+    min and max, as at first order, for the n-th tangents there."""
+    assert prepared.formulas is not None and prepared.inner is not None
+    entries = prepared.target.entries
+    m = len(entries)
+    last = tuple(Entry(unit(m, e), (entry.dirs[-1],)) for e, entry in enumerate(entries))
+    outer = replace(prepared.target, kind="jacobian", entries=last, order=1)
+    reverse_bound, forward_bound_ = _first_order_bounds(
+        CompiledPrepared(prepared.inner, outer), points
+    )
+    own = tape_bound(prepared.formulas, points)
+    reverse_bound = torch.maximum(reverse_bound, own)
+    forward_bound_ = torch.maximum(forward_bound_, own)
+    ties = _tie_terms(prepared, points)
+    forward_bound_ = forward_bound_ + SAFETY * eps(points.dtype) * ties
+    return reverse_bound, forward_bound_
+
+
+def _tie_terms(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
+    """Per entry: sum over the arguments u of every min and max a of |adj(a)| |D^n u|, the
+    scale of forward mode's rounding in t_other + [selected] (t_self - t_other)."""
+    tape = prepared.tape
+    entries = prepared.target.entries
+    total = torch.zeros(points.shape[0], len(entries), dtype=points.dtype)
+    tied = [
+        (i, u)
+        for i, node in enumerate(tape.nodes)
+        if node.op is not None and node.op.kink == "tie"
+        for u in node.args
+        if tape.nodes[u].value is None
+    ]
+    if not tied:
+        return total
+    arguments = Tape(tape.variables, tape.nodes, tuple(u for _, u in tied))
+    inputs = columns(points, requires_grad=True)
+    run = tape.run(inputs, keep=True)
+    nodes = sorted({i for i, _ in tied})
+    for column, entry in enumerate(entries):
+        adjoints = dict(
+            zip(nodes, seeded_gradient(run.outputs, entry.seed, [run.values[i] for i in nodes], False), strict=True)
+        )
+        tangents = nested_tangents(arguments, points, entry.dirs)
+        for (i, _), tangent in zip(tied, tangents, strict=True):
+            total[:, column] += (adjoints[i].detach() * tangent).abs().expand(points.shape[0])
+    return total
 
 
 def _first_order_bounds(

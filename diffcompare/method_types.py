@@ -67,7 +67,9 @@ class CompiledPrepared:
     scheme: str = "central"  # the finite-difference scheme, resolved from Settings.fd
     auto: bool = False  # whether the scheme was chosen automatically (and may fall back)
     edged: bool = False  # whether the expression has kinks or domain edges
-    formulas: Tape | None = None  # a higher derivative's unsimplified formulas, for its bound
+    # A higher derivative's unsimplified formulas, and those of one order less, for its bound.
+    formulas: Tape | None = None
+    inner: Tape | None = None
 
     @property
     def wrt(self) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ allows at each point, with a note per point where the method has something to sa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -81,11 +81,17 @@ def _compiled_prepare(problem: Problem, target: Target, settings: Settings) -> C
             f"--fd complex-step: {', '.join(rough)} cannot take complex numbers analytically; "
             "use --fd central or --fd richardson"
         )
-    formulas = None
+    formulas = inner = None
     if target.order > 1:
-        formulas = compile_exprs(raw_derivatives(problem, target), problem.variables)
+        formulas = compile_exprs(raw_derivatives(problem, target, True), problem.variables)
+        lower = replace(
+            target,
+            entries=tuple(replace(e, dirs=e.dirs[:-1]) for e in target.entries),
+            order=target.order - 1,
+        )
+        inner = compile_exprs(raw_derivatives(problem, lower, True), problem.variables)
     return CompiledPrepared(
-        tape, target, scheme, settings.fd == "auto", has_edges(tape), formulas=formulas
+        tape, target, scheme, settings.fd == "auto", has_edges(tape), formulas, inner
     )
 
 

@@ -75,10 +75,14 @@ def derive(
 
 
 @functools.lru_cache(maxsize=8)
-def raw_derivatives(problem: Problem, target: Target) -> tuple[sympy.Expr, ...]:
+def raw_derivatives(
+    problem: Problem, target: Target, as_typed: bool = False
+) -> tuple[sympy.Expr, ...]:
     """Each entry's formula as sympy.diff gives it, unsimplified (remembered for the last few
-    problems: the symbolic path and the autodiff bound both read it)."""
-    diffable = [_diffable(out) for out in problem.outputs]
+    problems). With `as_typed`, of the expression as typed (the graph autodiff runs), whose
+    chain rule is the one autodiff spells out: norm(x) stays sqrt(x**2) there, where SymPy's
+    evaluated form is |x|."""
+    diffable = [_diffable(out) for out in (problem.graphs if as_typed else problem.outputs)]
     partials: dict[tuple[int, tuple[int, ...]], sympy.Expr] = {}
 
     def partial(k: int, by: tuple[int, ...]) -> sympy.Expr:
@@ -86,7 +90,9 @@ def raw_derivatives(problem: Problem, target: Target) -> tuple[sympy.Expr, ...]:
             if not by:
                 partials[(k, by)] = diffable[k]
             else:
-                partials[(k, by)] = sympy.diff(partial(k, by[:-1]), problem.variables[by[-1]])
+                partials[(k, by)] = _drop_impulses(
+                    sympy.diff(partial(k, by[:-1]), problem.variables[by[-1]])
+                )
         return partials[(k, by)]
 
     raw = []
@@ -97,6 +103,20 @@ def raw_derivatives(problem: Problem, target: Target) -> tuple[sympy.Expr, ...]:
             total += term if coefficient == 1 else _exact(coefficient) * term
         raw.append(_back(total))
     return tuple(raw)
+
+
+def _drop_impulses(expr: sympy.Expr) -> sympy.Expr:
+    """The derivative where it exists: the derivative of a step or of sign (DiracDelta, or
+    an unevaluated Derivative of sign where SymPy cannot prove the argument finite) is 0
+    away from the jump, and at the jump the derivative does not exist at all, which the
+    verdict finds from the one-sided limits, not from this formula."""
+    if not expr.has(sympy.DiracDelta, sympy.Derivative):
+        return expr
+    expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+    return expr.replace(
+        lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign | sympy.Heaviside),
+        lambda e: sympy.S.Zero,
+    )
 
 
 def _exact(number: float) -> sympy.Rational:

@@ -168,7 +168,7 @@ def _scalar(problem: Problem, name: str) -> int:
     return problem.variables.index(variable)
 
 
-def _unit(size: int, position: int) -> tuple[float, ...]:
+def unit(size: int, position: int) -> tuple[float, ...]:
     return tuple(1.0 if i == position else 0.0 for i in range(size))
 
 
@@ -198,7 +198,7 @@ def _jacobian(problem: Problem, columns: list[int], names: list[str]) -> Target:
     entries, labels = [], []
     for k, out in enumerate(_output_labels(problem)):
         for j in columns:
-            entries.append(Entry(_unit(m, k), (_unit(n, j),)))
+            entries.append(Entry(unit(m, k), (unit(n, j),)))
             labels.append(_label(out, problem.variables[j].name))
     kind = "gradient" if not problem.output_shape else "jacobian"
     shape = (*problem.output_shape, *_wrt_shape(problem, names, columns))
@@ -211,7 +211,7 @@ def _hessian(problem: Problem, columns: list[int]) -> Target:
     for k, out in enumerate(_output_labels(problem)):
         for i in columns:
             for j in columns:
-                entries.append(Entry(_unit(m, k), (_unit(n, i), _unit(n, j))))
+                entries.append(Entry(unit(m, k), (unit(n, i), unit(n, j))))
                 by = f"{problem.variables[i].name},{problem.variables[j].name}"
                 labels.append(_label(out, by))
     shape = (*problem.output_shape, len(columns), len(columns))
@@ -220,10 +220,10 @@ def _hessian(problem: Problem, columns: list[int]) -> Target:
 
 def _mixed(problem: Problem, by: list[int]) -> Target:
     m, n = len(problem.outputs), len(problem.variables)
-    dirs = tuple(_unit(n, j) for j in by)
+    dirs = tuple(unit(n, j) for j in by)
     name = ",".join(problem.variables[j].name for j in by)
     outputs = _output_labels(problem)
-    entries = tuple(Entry(_unit(m, k), dirs) for k in range(m))
+    entries = tuple(Entry(unit(m, k), dirs) for k in range(m))
     labels = tuple(_label(out, name) for out in outputs)
     wrt = tuple(dict.fromkeys(by))
     return Target("derivative", entries, problem.output_shape, labels, wrt, len(by))
@@ -231,7 +231,7 @@ def _mixed(problem: Problem, by: list[int]) -> Target:
 
 def gradient_target(variables: int, wrt: Sequence[int]) -> Target:
     """The gradient of a one-output tape over `variables` variables by those at `wrt`."""
-    entries = tuple(Entry((1.0,), (_unit(variables, j),)) for j in wrt)
+    entries = tuple(Entry((1.0,), (unit(variables, j),)) for j in wrt)
     labels = tuple(str(j) for j in wrt)
     return Target("gradient", entries, (len(wrt),), labels, tuple(wrt), 1)
 
@@ -250,7 +250,7 @@ def _vector(values: Sequence[float], size: int, option: str, what: str) -> tuple
 def _vjp(problem: Problem, columns: list[int], vjp: Sequence[float]) -> Target:
     m, n = len(problem.outputs), len(problem.variables)
     seed = _vector(vjp, m, "vjp", "output component")
-    entries = tuple(Entry(seed, (_unit(n, j),)) for j in columns)
+    entries = tuple(Entry(seed, (unit(n, j),)) for j in columns)
     labels = tuple(problem.variables[j].name for j in columns)
     return Target("vjp", entries, (len(columns),), labels, tuple(columns), 1, seed)
 
@@ -261,7 +261,7 @@ def _jvp(problem: Problem, columns: list[int], jvp: Sequence[float]) -> Target:
     direction = [0.0] * n
     for j, c in zip(columns, given, strict=True):
         direction[j] = c
-    entries = tuple(Entry(_unit(m, k), (tuple(direction),)) for k in range(m))
+    entries = tuple(Entry(unit(m, k), (tuple(direction),)) for k in range(m))
     labels = tuple(_label(out, "jvp") for out in _output_labels(problem))
     return Target("jvp", entries, problem.output_shape, labels, tuple(columns), 1, given)
 
