@@ -75,6 +75,13 @@ def _value(value: str, text: str) -> Any:
     return _finite(value, text)
 
 
+def _finite(value: str, text: str) -> float:
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise UsageError(f"{text}: {value} is not finite in float64")
+    return number
+
+
 def parse_vector(option: str, text: str) -> list[float]:
     """`1,0,-2.5` (brackets optional) as a list of finite floats, for --vjp and --jvp."""
     inner = text.strip().removeprefix("[").removesuffix("]")

@@ -126,7 +126,8 @@ def costs(setup: Setup) -> tuple[Cost, ...]:
     """How each path's work grows: formulas and their sizes, backward passes, forward
     passes, and the expression's evaluations per point that finite differences take."""
     target = setup.target
-    seeds = {(e.seed, e.dirs[:-1]) for e in target.entries}
+    # Reverse mode: one backward pass per seed and per lower derivative it differentiates.
+    seeds = {(e.seed, e.dirs[:j]) for e in target.entries for j in range(e.order)}
     directions = {e.dirs for e in target.entries}
     partials = {(k, tuple(sorted(by))) for e in target.entries for _, k, by in e.partials()}
     scheme = setup.compiled.scheme
@@ -140,7 +141,7 @@ def costs(setup: Setup) -> tuple[Cost, ...]:
     return (
         Cost("symbolic", len(target.entries), "formulas", setup.derivatives.sizes),
         Cost("autograd", len(seeds), "backward passes"),
-        Cost("forward", sum(len(d) for d in directions), "forward passes"),
+        Cost("forward", len(directions), "forward passes (nested for a higher order)"),
         Cost("finite_difference", evaluations, "evaluations per step size"),
     )
 

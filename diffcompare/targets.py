@@ -104,7 +104,7 @@ def make_target(
     given = sum(x is not None and x is not False for x in (hessian or None, vjp, jvp))
     if given > 1:
         raise UsageError("--hessian, --vjp and --jvp each ask for a different derivative: give one")
-    mixed = len(names) > 1 and (len(set(names)) < len(names) or order == len(names) > 1)
+    mixed = wrt is not None and (len(set(names)) < len(names) or order == len(names) > 1)
     if (hessian or vjp is not None or jvp is not None) and order != 1 and not (
         hessian and order == 2
     ):
