@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -74,14 +73,29 @@ def derive(
     return Derivatives(raw=raw, shown=shown, simplified=simplified)
 
 
-@functools.lru_cache(maxsize=8)
+_recent: list[tuple[Problem, Target, bool, tuple[sympy.Expr, ...]]] = []
+"""The last few results of raw_derivatives, by the identity of their problem and target: the
+methods of one comparison share them, and nothing outlives the objects (a changed SymPy rule,
+as the fault-injection tests make, is seen by the next comparison)."""
+
+
 def raw_derivatives(
     problem: Problem, target: Target, as_typed: bool = False
 ) -> tuple[sympy.Expr, ...]:
-    """Each entry's formula as sympy.diff gives it, unsimplified (remembered for the last few
-    problems). With `as_typed`, of the expression as typed (the graph autodiff runs), whose
-    chain rule is the one autodiff spells out: norm(x) stays sqrt(x**2) there, where SymPy's
-    evaluated form is |x|."""
+    """Each entry's formula as sympy.diff gives it, unsimplified. With `as_typed`, of the
+    expression as typed (the graph autodiff runs), whose chain rule is the one autodiff
+    spells out: norm(x) stays sqrt(x**2) there, where SymPy's evaluated form is |x|."""
+    for seen, aim, typed, result in _recent:
+        if seen is problem and aim is target and typed == as_typed:
+            return result
+    result = _raw_derivatives(problem, target, as_typed)
+    _recent[:] = [*_recent[-3:], (problem, target, as_typed, result)]
+    return result
+
+
+def _raw_derivatives(
+    problem: Problem, target: Target, as_typed: bool
+) -> tuple[sympy.Expr, ...]:
     diffable = [_diffable(out) for out in (problem.graphs if as_typed else problem.outputs)]
     partials: dict[tuple[int, tuple[int, ...]], sympy.Expr] = {}
 

@@ -51,7 +51,11 @@ USER_ROWS = sorted((row for row in OPS.values() if row.user), key=lambda row: ro
 
 
 def _text(row: Op) -> str:
-    """The simplest expression that runs the row's torch function on variables only."""
+    """The simplest expression that runs the row's torch function on variables only; a
+    reduction's over a vector [x, y] (dot's: of [x, y] and [z, w])."""
+    if row.reduces:
+        vectors = ["[x, y]", "[z, w]"][: row.reduces]
+        return f"{row.name}({', '.join(vectors)})"
     names = ["x", "y", "z", "w"][: max(row.arity[0], 1)]
     if row.syntax is not None:
         return f" {row.syntax} ".join(names if len(names) > 1 else ["x", "y"])
