@@ -41,8 +41,9 @@ import torch
 
 import diffcompare
 from diffcompare.method_types import CompiledPrepared
-from diffcompare.methods import METHODS, SymbolicPrepared
 from diffcompare.method_types import Settings as MethodSettings
+from diffcompare.methods import METHODS, SymbolicPrepared
+from diffcompare.targets import make_target
 
 SIZES = (1, 1_000, 100_000)
 POINT = (0.7, -1.3)  # the full-check row's point: the first variable's value, the second's
@@ -147,11 +148,12 @@ def subjects(case: Case) -> Subjects:
     problem = diffcompare.parse(case.text)
     variables = problem.variables
     partials = [sympy.diff(problem.expr, v) for v in variables]
+    target = make_target(problem)
     return Subjects(
         case=case,
         problem=problem,
-        autograd=METHODS["autograd"].prepare(problem, variables, MethodSettings()),
-        symbolic=METHODS["symbolic"].prepare(problem, variables, MethodSettings()),
+        autograd=METHODS["autograd"].prepare(problem, target, MethodSettings()),
+        symbolic=METHODS["symbolic"].prepare(problem, target, MethodSettings()),
         numpy_f=sympy.lambdify(variables, problem.expr, "numpy"),
         numpy_grad=sympy.lambdify(variables, partials, "numpy"),
     )

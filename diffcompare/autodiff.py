@@ -184,9 +184,7 @@ def forward_bound(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Ten
     return _bounds(prepared, points)[1]
 
 
-def _bounds(
-    prepared: CompiledPrepared, points: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _bounds(prepared: CompiledPrepared, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Both bounds, remembered for the last batch, so checking every method on one batch
     computes them once."""
     if _last_bounds:
@@ -247,7 +245,11 @@ def _tie_terms(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor
     nodes = sorted({i for i, _ in tied})
     for column, entry in enumerate(entries):
         adjoints = dict(
-            zip(nodes, seeded_gradient(run.outputs, entry.seed, [run.values[i] for i in nodes], False), strict=True)
+            zip(
+                nodes,
+                seeded_gradient(run.outputs, entry.seed, [run.values[i] for i in nodes], False),
+                strict=True,
+            )
         )
         tangents = nested_tangents(arguments, points, entry.dirs)
         for (i, _), tangent in zip(tied, tangents, strict=True):
@@ -308,7 +310,9 @@ def _backward_terms(
     inputs = columns(points, requires_grad=True)
     run = tape.run(inputs, keep=True)
     tracked = [
-        i for i, node in enumerate(tape.nodes) if node.op is not None and run.values[i].requires_grad
+        i
+        for i, node in enumerate(tape.nodes)
+        if node.op is not None and run.values[i].requires_grad
     ]
     if not tracked:
         return total, ties
@@ -343,7 +347,9 @@ def _backward_terms(
     adjoints: dict[tuple[float, ...], dict[int, torch.Tensor]] = {}
     for column, entry in enumerate(entries):
         if entry.seed not in adjoints:
-            grads = seeded_gradient(run.outputs, entry.seed, [run.values[i] for i in tracked], False)
+            grads = seeded_gradient(
+                run.outputs, entry.seed, [run.values[i] for i in tracked], False
+            )
             adjoints[entry.seed] = dict(zip(tracked, grads, strict=True))
         adjoint = adjoints[entry.seed]
         for (i, _, k), local in locals_.items():

@@ -298,16 +298,14 @@ def cli(
     from .report import DISAGREE
 
     problem = parse(expr, shapes=parse_shape_options(shapes)) if shapes else parse(expr)
-    target = {
-        "order": order,
-        "hessian": hessian,
-        "vjp": None if vjp is None else parse_vector("vjp", vjp),
-        "jvp": None if jvp is None else parse_vector("jvp", jvp),
-    }
+    vjp_vector = None if vjp is None else parse_vector("vjp", vjp)
+    jvp_vector = None if jvp is None else parse_vector("jvp", jvp)
     if domain is not None or grid or output is not None:
         if order != 1 or hessian or vjp is not None or jvp is not None:
-            raise UsageError("a sweep compares first derivatives: --order, --hessian, --vjp "
-                             "and --jvp go with --at or --samples")
+            raise UsageError(
+                "a sweep compares first derivatives: --order, --hessian, --vjp "
+                "and --jvp go with --at or --samples"
+            )
         if points:
             raise UsageError(
                 "--at compares given points; a sweep (--domain, --grid, --output) "
@@ -325,7 +323,17 @@ def cli(
     if points:
         at = [named_point(parse_point(text), problem.user_names, text) for text in points]
     report = compare(
-        problem, at=at, wrt=wrt, **target, samples=samples or 5, seed=seed, dtype=dtype, fd=fd
+        problem,
+        at=at,
+        wrt=wrt,
+        order=order,
+        hessian=hessian,
+        vjp=vjp_vector,
+        jvp=jvp_vector,
+        samples=samples or 5,
+        seed=seed,
+        dtype=dtype,
+        fd=fd,
     )
     click.echo(to_json(report) if as_json else to_text(report))
     if explain:
@@ -405,9 +413,7 @@ def parse_shape_options(options: Sequence[str]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def named_point(
-    point: dict[str, Any] | float, names: Sequence[str], text: str
-) -> dict[str, Any]:
+def named_point(point: dict[str, Any] | float, names: Sequence[str], text: str) -> dict[str, Any]:
     if isinstance(point, dict):
         return point
     if len(names) != 1:

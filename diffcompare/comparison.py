@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-import sympy
 import torch
 
 from .edges import Edges, find_edges
@@ -64,15 +63,19 @@ def compare(
     n-th derivative; a `wrt` list with a name repeated ("x,x,y") or as long as `order`, that
     mixed partial; `hessian`, every second partial; `vjp` (one number per output
     component), the vector-Jacobian product v^T J that y.backward(gradient=v) computes;
-    `jvp` (one number per wrt variable), the Jacobian-vector product J v. `dtype` ("float64" or "float32") is what the torch paths compute in,
-    and the bounds they are held to; `fd` picks the finite-difference scheme ("auto",
+    `jvp` (one number per wrt variable), the Jacobian-vector product J v.
+
+    `dtype` ("float64" or "float32") is what the torch paths compute in, and the bounds
+    they are held to; `fd` picks the finite-difference scheme ("auto",
     "central", "richardson", "complex-step"). `simplify_seconds` bounds the time spent
     simplifying the derivative (0: use SymPy's derivative as it comes). `timing_budget` is
     the seconds of repeated evaluation spent timing each method (0 for a quick oracle
     check: each is then timed MIN_RUNS times). Returns a Report; raises InputError for bad
     text or options.
     """
-    problem = (parse(expr, shapes=shapes) if shapes else parse(expr)) if isinstance(expr, str) else expr
+    problem = (
+        (parse(expr, shapes=shapes) if shapes else parse(expr)) if isinstance(expr, str) else expr
+    )
     target = make_target(problem, wrt, order=order, hessian=hessian, vjp=vjp, jvp=jvp)
     setup = prepare(problem, target, dtype, fd, simplify_seconds)
     if at is not None:

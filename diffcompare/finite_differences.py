@@ -42,6 +42,7 @@ from .targets import Entry
 FD_SAFETY = 2.0
 """Headroom over the finite-difference error estimate for the terms beyond the leading one."""
 
+
 @dataclass(frozen=True)
 class _Scheme:
     power: float  # h = eps^power * max(1, |x|)
@@ -310,9 +311,7 @@ def _merge(result: _Differences, rows: torch.Tensor, other: _Differences) -> Non
         getattr(result, name)[rows] = getattr(other, name)
 
 
-def _first_partials(
-    prepared: CompiledPrepared, points: torch.Tensor
-) -> tuple[torch.Tensor, Check]:
+def _first_partials(prepared: CompiledPrepared, points: torch.Tensor) -> tuple[torch.Tensor, Check]:
     """The partials of the prepared tape's one output by each wrt variable, shape
     (points, wrt), with their bounds."""
     d = _differences(prepared, points)
@@ -493,7 +492,6 @@ def _higher_partial(
         return text
 
     return values, Check(bound, skipped, note)
-
 
 
 def probe_steps(points: torch.Tensor) -> torch.Tensor:

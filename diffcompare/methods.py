@@ -95,15 +95,11 @@ def _compiled_prepare(problem: Problem, target: Target, settings: Settings) -> C
     )
 
 
-def _reverse_check(
-    prepared: CompiledPrepared, points: torch.Tensor, values: torch.Tensor
-) -> Check:
+def _reverse_check(prepared: CompiledPrepared, points: torch.Tensor, values: torch.Tensor) -> Check:
     return _quiet(ad_bound(prepared, points))
 
 
-def _forward_check(
-    prepared: CompiledPrepared, points: torch.Tensor, values: torch.Tensor
-) -> Check:
+def _forward_check(prepared: CompiledPrepared, points: torch.Tensor, values: torch.Tensor) -> Check:
     return _quiet(forward_bound(prepared, points))
 
 
@@ -135,7 +131,11 @@ METHODS: Mapping[str, Method] = MappingProxyType(
             "autograd", "autograd (torch)", _compiled_prepare, reverse_evaluate, _reverse_check
         ),
         "forward": Method(
-            "forward", "forward mode (torch.func)", _compiled_prepare, forward_evaluate, _forward_check
+            "forward",
+            "forward mode (torch.func)",
+            _compiled_prepare,
+            forward_evaluate,
+            _forward_check,
         ),
         "finite_difference": Method(
             "finite_difference",

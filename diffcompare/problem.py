@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy
 
@@ -88,7 +88,9 @@ class Problem:
 
 def split_names(text: str) -> list[str]:
     """`x,W[0,1],y` as ['x', 'W[0,1]', 'y']: split at the commas outside brackets."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "," and depth == 0:
             parts.append("".join(current).strip())
@@ -148,8 +150,7 @@ def point_values(problem: Problem, at: Mapping[str, Value] | float) -> tuple[flo
             values[name] = float(given)
         else:
             raise UsageError(
-                f"--at {name}: not a variable of the expression "
-                f"(its variables: {', '.join(names)})"
+                f"--at {name}: not a variable of the expression (its variables: {', '.join(names)})"
             )
     missing = [n for n in names if not all(v.name in values for v in problem.components(n))]
     if missing:

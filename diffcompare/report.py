@@ -17,10 +17,10 @@ VERDICTS = (AGREE, DISAGREE, UNDEFINED, NONDIFFERENTIABLE)
 
 @dataclass(frozen=True)
 class MethodPoint:
-    """One method at one point: a value per entry (per wrt variable, for a gradient), its error against the reference
-    (absolute, relative, in units in the last place of the dtype, and as significant digits
-    kept) and the bound its error model allowed. Non-finite numbers, and errors where there
-    is no reference, are None."""
+    """One method at one point: a value per entry (per wrt variable, for a gradient), its
+    error against the reference (absolute, relative, in units in the last place of the
+    dtype, and as significant digits kept) and the bound its error model allowed.
+    Non-finite numbers, and errors where there is no reference, are None."""
 
     value: tuple[float | None, ...]
     abs_error: tuple[float | None, ...]
@@ -185,7 +185,7 @@ def worst(point: MethodPoint, shape: tuple[int, ...]) -> dict[str, Any] | None:
     ]
     if not scored:
         return None
-    _, k = max(scored)
+    _, k = max(scored, key=lambda s: s[0])  # the first of equals
     index, rest = [], k
     for size in reversed(shape or (1,)):
         index.append(rest % size)

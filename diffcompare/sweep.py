@@ -175,7 +175,9 @@ def sweep(
     ranges = _ranges(setup, domain)
     points = _points(ranges, samples, grid, seed, setup.settings.dtype)
     n = points.shape[0]
-    values = {name: torch.empty(n, len(setup.target.entries), dtype=points.dtype) for name in METHODS}
+    values = {
+        name: torch.empty(n, len(setup.target.entries), dtype=points.dtype) for name in METHODS
+    }
     bounds = {name: torch.empty_like(values[name]) for name in METHODS}
     skipped = torch.zeros(n, len(setup.target.entries), dtype=torch.bool)
     defined = torch.empty(n, dtype=torch.bool)

@@ -93,9 +93,7 @@ def raw_derivatives(
     return result
 
 
-def _raw_derivatives(
-    problem: Problem, target: Target, as_typed: bool
-) -> tuple[sympy.Expr, ...]:
+def _raw_derivatives(problem: Problem, target: Target, as_typed: bool) -> tuple[sympy.Expr, ...]:
     diffable = [_diffable(out) for out in (problem.graphs if as_typed else problem.outputs)]
     partials: dict[tuple[int, tuple[int, ...]], sympy.Expr] = {}
 
@@ -128,7 +126,9 @@ def _drop_impulses(expr: sympy.Expr) -> sympy.Expr:
         return expr
     expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
     return expr.replace(
-        lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign | sympy.Heaviside),
+        lambda e: (
+            isinstance(e, sympy.Derivative) and isinstance(e.expr, sympy.sign | sympy.Heaviside)
+        ),
         lambda e: sympy.S.Zero,
     )
 

@@ -101,12 +101,14 @@ def make_target(
     if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= MAX_ORDER:
         raise UsageError(f"--order {order}: give a whole number from 1 to {MAX_ORDER}")
     names = _names(problem, wrt)
-    given = sum(x is not None and x is not False for x in (hessian or None, vjp, jvp))
+    given = sum((hessian, vjp is not None, jvp is not None))
     if given > 1:
         raise UsageError("--hessian, --vjp and --jvp each ask for a different derivative: give one")
     mixed = wrt is not None and (len(set(names)) < len(names) or order == len(names) > 1)
-    if (hessian or vjp is not None or jvp is not None) and order != 1 and not (
-        hessian and order == 2
+    if (
+        (hessian or vjp is not None or jvp is not None)
+        and order != 1
+        and not (hessian and order == 2)
     ):
         raise UsageError("--order goes with --wrt, not with --hessian, --vjp or --jvp")
     if mixed and (hessian or vjp is not None or jvp is not None):
@@ -273,4 +275,3 @@ def _checked(target: Target) -> Target:
             f"limit of {MAX_ENTRIES}; differentiate by fewer variables with --wrt"
         )
     return target
-

@@ -19,7 +19,6 @@ from .diagnosis import nonfinite_backward
 from .edges import Edges
 from .finite_differences import one_sided
 from .method_types import Check
-from .targets import Target
 from .reference import REFERENCE_DIGITS, reference
 from .report import (
     AGREE,
@@ -31,6 +30,7 @@ from .report import (
     PointResult,
     finite_or_none,
 )
+from .targets import Target
 
 SIDE_STEP = 1e-30
 """The smallest offset, relative to max(1, |x|), at which one-sided derivatives are taken."""
@@ -61,9 +61,11 @@ class Context:
         the variable's position (for difference quotients and backward diagnoses)."""
         entry = self.target.entries[k]
         along = entry.along()
-        if entry.order != 1 or along is None or sorted(entry.seed) != [0.0] * (
-            len(entry.seed) - 1
-        ) + [1.0]:
+        if (
+            entry.order != 1
+            or along is None
+            or sorted(entry.seed) != [0.0] * (len(entry.seed) - 1) + [1.0]
+        ):
             return None
         out = entry.seed.index(1.0)
         tape = self.tape
@@ -356,7 +358,11 @@ def _derivative(left: float | None, right: float | None) -> object:
 
 
 def _why_kink(
-    context: Context, index: int, at: list[float], sides: Sequence[OneSided], broken: list[int]
+    context: Context,
+    index: int,
+    at: list[float],
+    sides: Sequence[OneSided | None],
+    broken: list[int],
 ) -> str:
     where = context.edges.describe(index) if context.edges is not None else []
     parts = []

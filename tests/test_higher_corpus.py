@@ -110,4 +110,6 @@ def test_no_disagreement_beyond_gradients(kind: str, dtype: str) -> None:
     assert not failures, f"{len(failures)} of {compared} {kind} comparisons fail ({dtype}):\n\n" + (
         "\n\n".join(failures)
     )
-    assert compared >= PER_KIND * 0.9, f"only {compared} of {PER_KIND} compared ({replaced} replaced)"
+    assert compared >= PER_KIND * 0.9, (
+        f"only {compared} of {PER_KIND} compared ({replaced} replaced)"
+    )
