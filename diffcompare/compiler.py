@@ -173,6 +173,12 @@ def apply_node(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:
     if not op.scalar_second:
         args = [_as_tensor(a, like) for a in args]
     fn = op.complex_torch if op.complex_torch is not None and like.is_complex() else op.torch
+    if op.stacked:
+        # A reduction is one call of torch's own reduction over all its arguments, which
+        # torch.stack needs in one shape (a constant arrives as a number).
+        if len({a.shape for a in args}) > 1:
+            args = list(torch.broadcast_tensors(*args))  # type: ignore[no-untyped-call]
+        return fn(*args)  # type: ignore[no-any-return]
     if op.nary:
         return reduce(fn, args)  # type: ignore[no-any-return]
     return fn(*args)  # type: ignore[no-any-return]

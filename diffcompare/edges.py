@@ -1,6 +1,6 @@
 """Where the compiled expression stops being smooth, read from the op table: the kinks of
-abs, relu, min and max, and the edges of domains (sqrt and log at 0, asin at ±1, the pole of
-x**-1).
+abs, relu, min, max and norm, and the edges of domains (sqrt and log at 0, asin at ±1, the
+pole of x**-1).
 
 Each such place gives a gap: a signed value, computed on the compiled tape at every point,
 that is zero on the edge. With its derivative along each variable and its rounding radius
@@ -119,6 +119,9 @@ def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[str, obje
                 found.append(
                     (f"the kink of {op.name} where {exprs[i]} = {exprs[j]}", diff(args[i], args[j]))
                 )
+    elif op.kink == "origin":
+        # The norm of the arguments: zero there only, its slope the direction away from it.
+        found.append((f"the kink of {op.name} where {_listed(exprs)} = 0", _length(args)))
     if op.pole is not None:
         found.append(
             (
@@ -144,3 +147,20 @@ def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[str, obje
                     ),
                 )
     return found
+
+
+def _listed(exprs: Sequence[object]) -> str:
+    shown = [str(e) for e in exprs]
+    return ", ".join(shown if len(shown) <= 4 else [*shown[:2], "...", shown[-1]])
+
+
+def _length(args: Sequence[object]) -> torch.Tensor | None:
+    """The 2-norm of `args` (tensors and numbers) at each point; None without values."""
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if not tensors or any(a is None for a in args):
+        return None
+    like = tensors[0]
+    values = [torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in args]
+    stretched = torch.broadcast_tensors(*values)  # type: ignore[no-untyped-call]
+    length: torch.Tensor = torch.linalg.vector_norm(torch.stack(stretched), dim=0)
+    return length

@@ -19,8 +19,10 @@ from typing import Any
 import mpmath
 import sympy
 from mpmath.libmp import from_man_exp, from_rational, round_nearest
+from sympy.core.logic import fuzzy_and
 
 Partials = Callable[..., tuple[sympy.Expr, ...]]
+Combine = Callable[..., sympy.Expr]  # an n-ary sum or product of SymPy expressions
 
 
 def _torch() -> Any:
@@ -71,6 +73,39 @@ def _complex_pow(base: Any, exponent: Any) -> Any:
                 square = square * square
         return result if exponent > 0 else 1 / result
     return _torch().pow(base, exponent)
+
+
+def _stacked(args: Sequence[Any]) -> Any:
+    return _torch().stack(tuple(args), -1)
+
+
+def _torch_sum(*args: Any) -> Any:
+    return _stacked(args).sum(-1)
+
+
+def _torch_mean(*args: Any) -> Any:
+    return _stacked(args).mean(-1)
+
+
+def _torch_prod(*args: Any) -> Any:
+    return _stacked(args).prod(-1)
+
+
+def _torch_norm(*args: Any) -> Any:
+    # Note: vector_norm's backward gives 0 at the origin, where sqrt(sum of squares) gives NaN.
+    return _torch().linalg.vector_norm(_stacked(args), dim=-1)
+
+
+def _torch_dot(*args: Any) -> Any:
+    n = len(args) // 2
+    return _torch().linalg.vecdot(_stacked(args[:n]), _stacked(args[n:]), dim=-1)
+
+
+def _complex_dot(*args: Any) -> Any:
+    # Note: torch.linalg.vecdot conjugates its first argument, which is not analytic and so
+    # would break the complex-step derivative; the plain sum of products is.
+    n = len(args) // 2
+    return (_stacked(args[:n]) * _stacked(args[n:])).sum(-1)
 
 
 def _heaviside(x: Any, h0: Any) -> Any:
@@ -158,6 +193,19 @@ def _mp_pow(base: Real, exponent: Real) -> Real | None:
     return mpmath.power(as_mpf(base), exponent)
 
 
+def _mp_mean(*args: Real) -> Real:
+    return _mp_sum(*args) / len(args)
+
+
+def _mp_norm(*args: Real) -> Any:
+    return mpmath.sqrt(as_mpf(_mp_sum(*(_mp_prod(a, a) for a in args))))
+
+
+def _mp_dot(*args: Real) -> Real:
+    n = len(args) // 2
+    return _mp_sum(*(_mp_prod(a, b) for a, b in zip(args[:n], args[n:], strict=True)))
+
+
 def _mp_sign(x: Real) -> Fraction:
     return _ONE if x > 0 else -_ONE if x < 0 else _ZERO
 
@@ -198,15 +246,24 @@ class Op:
     evaluation. `domain` is an open interval, for every argument, on which the row is real
     and differentiable away from its kinks (for pow: the base's, when the exponent is not an
     integer). `kink` says where the row is continuous but not differentiable: "zero" where
-    its argument is 0, "tie" where two arguments are equal. `complex_step` says that its
-    torch function takes complex tensors and is analytic on the real domain, so the
-    complex-step derivative may go through it; `complex_torch`, where set, is the function
-    to use on complex tensors instead. `mpmath` computes the row for the reference at the
-    working precision, on exact `Fraction`s or mpmath reals; the exact rows (add, mul, integer
-    powers, abs, sign, steps, min, max, relu) keep exact arguments exact, so that a value such
-    as 1 - 1 or the argument of a step at its jump is exactly 0. It returns None, an mpc, or
-    raises ZeroDivisionError where the row has no real value. Rows with `user=False` appear in
-    derivatives but not in the input language.
+    its argument is 0, "tie" where two arguments are equal, "origin" where all its arguments
+    are 0. `complex_step` says that its torch function takes complex tensors and is analytic
+    on the real domain, so the complex-step derivative may go through it; `complex_torch`,
+    where set, is the function to use on complex tensors instead. `mpmath` computes the row
+    for the reference at the working precision, on exact `Fraction`s or mpmath reals; the
+    exact rows (add, mul, integer powers, abs, sign, steps, min, max, relu, and the reductions
+    but norm) keep exact arguments exact, so that a value such as 1 - 1 or the argument of a
+    step at its jump is exactly 0. It returns None, an mpc, or raises ZeroDivisionError where
+    the row has no real value. Rows with `user=False` appear in derivatives but not in the
+    input language.
+
+    A reduction (`reduces` > 0) takes that many arrays in the input language (sum(x) one,
+    dot(x, y) two; a scalar counts as an array of one for all but dot) and its node takes
+    their components, any number of them (dot: x's, then y's). Its `build` is its elementary
+    expansion, and also takes the n-ary `add` and `mul` it expands into as keywords, so the
+    parser can pass ones that bound the numbers as they grow; its node is one SymPy function
+    over the components, and its torch function takes them all at once (`stacked`) and
+    reduces them with torch's own reduction, so autograd records torch's backward.
     """
 
     name: str
@@ -222,7 +279,7 @@ class Op:
     elementary: Callable[..., sympy.Expr] | None = None
     domain: tuple[float, float] = (-math.inf, math.inf)
     scalar_second: bool = False  # its torch function takes a Python number as 2nd argument
-    kink: str | None = None  # "zero" or "tie"
+    kink: str | None = None  # "zero", "tie" or "origin"
     complex_step: bool = True
     # Where the row has poles inside its domain: a function of its (torch) argument that is 0
     # exactly there, so finite-difference steps can stay clear of them (tan: cos(u)).
@@ -232,10 +289,22 @@ class Op:
     rule_zh: str = ""
     complex_torch: Callable[..., Any] | None = None
     mpmath: Callable[..., Any] | None = None
+    reduces: int = 0  # arrays a reduction takes in the input language; 0: not a reduction
+
+    @property
+    def stacked(self) -> bool:
+        """Whether the torch function takes all the node's arguments at once."""
+        return self.reduces > 0
 
     @property
     def nary(self) -> bool:
-        return self.arity[1] is None
+        """Whether the node takes any number of arguments, folded pairwise by the compiler."""
+        return self.arity[1] is None and not self.stacked
+
+    @property
+    def user_arity(self) -> tuple[int, int | None]:
+        """How many arguments a call takes in the input language (lowest, highest or None)."""
+        return (self.reduces, self.reduces) if self.reduces else self.arity
 
 
 class _TableFunction(sympy.Function):  # type: ignore[misc]
@@ -273,6 +342,67 @@ class softplus(_TableFunction):  # noqa: N801
         return self.args[0].is_extended_real  # type: ignore[no-any-return]
 
 
+class _Reduction(_TableFunction):
+    """One node over the components of a reduction's arrays, any number of them."""
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return fuzzy_and(a.is_extended_real for a in self.args)  # type: ignore[no-any-return]
+
+
+class sum(_Reduction):  # noqa: N801 - shadows the builtin here, which this module never uses
+    pass
+
+
+class mean(_Reduction):  # noqa: N801
+    pass
+
+
+class prod(_Reduction):  # noqa: N801
+    pass
+
+
+class norm(_Reduction):  # noqa: N801
+    def _eval_is_extended_nonnegative(self) -> bool | None:
+        return self._eval_is_extended_real()
+
+
+class dot(_Reduction):  # noqa: N801
+    pass
+
+
+def _sum_form(*args: sympy.Expr, add: Combine = sympy.Add, mul: Combine = sympy.Mul) -> sympy.Expr:
+    return add(*args)
+
+
+def _mean_form(*args: sympy.Expr, add: Combine = sympy.Add, mul: Combine = sympy.Mul) -> sympy.Expr:
+    return mul(add(*args), sympy.Rational(1, len(args)))
+
+
+def _prod_form(*args: sympy.Expr, add: Combine = sympy.Add, mul: Combine = sympy.Mul) -> sympy.Expr:
+    return mul(*args)
+
+
+def _norm_form(*args: sympy.Expr, add: Combine = sympy.Add, mul: Combine = sympy.Mul) -> sympy.Expr:
+    return sympy.sqrt(add(*(mul(a, a) for a in args)))
+
+
+def _dot_form(*args: sympy.Expr, add: Combine = sympy.Add, mul: Combine = sympy.Mul) -> sympy.Expr:
+    n, odd = divmod(len(args), 2)
+    if odd or not n:
+        raise TypeError(f"dot takes the components of two vectors of one length, got {len(args)}")
+    return add(*(mul(a, b) for a, b in zip(args[:n], args[n:], strict=True)))
+
+
+def _norm_partials(*args: sympy.Expr) -> tuple[sympy.Expr, ...]:
+    length = sympy.sqrt(sympy.Add(*(a**2 for a in args)))
+    return tuple(a / length for a in args)
+
+
+def _dot_partials(*args: sympy.Expr) -> tuple[sympy.Expr, ...]:
+    n = len(args) // 2
+    return (*args[n:], *args[:n])  # d(a.b)/da_i = b_i, d(a.b)/db_i = a_i
+
+
 def _mul_partials(*args: sympy.Expr) -> tuple[sympy.Expr, ...]:
     return tuple(sympy.Mul(*(a for j, a in enumerate(args) if j != i)) for i in range(len(args)))
 
@@ -287,6 +417,13 @@ def _extremum_partials(pick: type[sympy.Basic]) -> Partials:
         )
 
     return partials
+
+
+def _abs(x: sympy.Expr) -> sympy.Expr:
+    # Note: SymPy writes |u| as sqrt(conjugate(u)*u) where it cannot prove u real (a Max of
+    # sums with a reciprocal in one); every value here is real where it is defined.
+    result = sympy.Abs(x)
+    return sympy.Abs(x, evaluate=False) if result.has(sympy.conjugate) else result
 
 
 def _log(x: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
@@ -477,7 +614,7 @@ _ROWS: Sequence[Op] = (
         "abs",
         "absolute value",
         "绝对值",
-        sympy.Abs,
+        _abs,
         sympy.Abs,
         TorchFn("abs"),
         lambda x: (sympy.sign(x),),
@@ -556,6 +693,85 @@ _ROWS: Sequence[Op] = (
         kink="tie",
         complex_step=False,
         mpmath=_mp_max,
+    ),
+    # Reductions: one node over the components of one array (two for dot).
+    Op(
+        "sum",
+        "sum",
+        "求和",
+        _sum_form,
+        sum,
+        _torch_sum,
+        lambda *a: (sympy.S.One,) * len(a),
+        arity=(1, None),
+        reduces=1,
+        elementary=_sum_form,
+        rule_en="sum rule",
+        rule_zh="和的求导法则",
+        mpmath=_mp_sum,
+    ),
+    Op(
+        "mean",
+        "mean",
+        "平均值",
+        _mean_form,
+        mean,
+        _torch_mean,
+        lambda *a: (sympy.Rational(1, len(a)),) * len(a),
+        arity=(1, None),
+        reduces=1,
+        elementary=_mean_form,
+        rule_en="mean rule (each component contributes 1/n)",
+        rule_zh="平均值的求导法则 (每个分量贡献 1/n)",
+        mpmath=_mp_mean,
+    ),
+    Op(
+        "prod",
+        "product of the components",
+        "连乘积",
+        _prod_form,
+        prod,
+        _torch_prod,
+        _mul_partials,
+        arity=(1, None),
+        reduces=1,
+        elementary=_prod_form,
+        rule_en="product rule",
+        rule_zh="乘积法则",
+        mpmath=_mp_prod,
+    ),
+    Op(
+        "norm",
+        "2-norm",
+        "二范数 (L2 范数)",
+        _norm_form,
+        norm,
+        _torch_norm,
+        _norm_partials,
+        arity=(1, None),
+        reduces=1,
+        elementary=_norm_form,
+        kink="origin",
+        complex_step=False,
+        rule_en="derivative of the 2-norm (each component over the norm)",
+        rule_zh="二范数的导数 (各分量除以范数)",
+        mpmath=_mp_norm,
+    ),
+    Op(
+        "dot",
+        "dot product",
+        "点积",
+        _dot_form,
+        dot,
+        _torch_dot,
+        _dot_partials,
+        arity=(2, None),
+        reduces=2,
+        elementary=_dot_form,
+        rule_en="dot-product rule (each component's partner)",
+        rule_zh="点积的求导法则 (对应分量)",
+        complex_torch=_complex_dot,
+        mpmath=_mp_dot,
     ),
     # Functions that derivatives produce but users do not type.
     Op(

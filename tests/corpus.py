@@ -58,6 +58,20 @@ VALID: list[tuple[str, str, tuple[str, ...]]] = [
     ("min(x, y, z, w)", "Min(w, x, y, z)", ("w", "x", "y", "z")),
     ("max(x, 0)", "Max(0, x)", ("x",)),
     ("max(1, 2)", "2", ()),
+    # Reductions: each applies to a scalar too (but dot), and to lists of scalars.
+    ("sum(x)", "x", ("x",)),
+    ("sum([x, y, 1])", "x + y + 1", ("x", "y")),
+    ("mean([x, y])", "(x + y)/2", ("x", "y")),
+    ("mean([1, 2])", "3/2", ()),
+    ("prod([x, y, 2])", "2*x*y", ("x", "y")),
+    ("norm(x)", "Abs(x)", ("x",)),
+    ("norm([x, y])", "sqrt(x**2 + y**2)", ("x", "y")),
+    ("dot([x, y], [y, 2])", "x*y + 2*y", ("x", "y")),
+    # Lists, the matrix product and constant subscripts, with a scalar result.
+    ("[x, y] @ [y, 2]", "x*y + 2*y", ("x", "y")),
+    ("[x, y][1]", "y", ("x", "y")),
+    ("[[x, y], [y, 1]][1, 0] * x", "x*y", ("x", "y")),
+    ("sum([x, 1] * [[1, 2], [3, x]])", "5*x + 2", ("x",)),
     # Constants: only lower-case pi and e; E and I are ordinary variable names.
     ("pi", "pi", ()),
     ("e", "E", ()),
@@ -131,6 +145,14 @@ GRAPHS: list[tuple[str, str]] = [
     ("x*y + z", "Add(Mul(x, y), z)"),
     ("4*(x^2 + 3*x + 1)", "Mul(4, Add(Pow(x, 2), Mul(3, x), 1))"),
     ("sigmoid(x) + relu(x) - softplus(x)", "Add(sigmoid(x), relu(x), Mul(-1, softplus(x)))"),
+    # A reduction is one node over the components; each component of @ is a dot node.
+    ("sum([x, y])", "sum(x, y)"),
+    ("mean([x, 2*x])", "mean(x, Mul(2, x))"),
+    ("norm(x)", "norm(x)"),
+    ("dot([x, 1], [y, 2])", "dot(x, 1, y, 2)"),
+    ("[x, y] @ [y, x]", "dot(x, y, y, x)"),
+    ("sum(-[x, y])", "sum(Mul(-1, x), Mul(-1, y))"),
+    ("[x, y][-1]", "y"),
 ]
 
 # Within the length limit: 1000 arguments over 60 variables.
@@ -163,8 +185,8 @@ HOSTILE: list[Hostile] = [
     Hostile("walrus", "(y:=2)", ParseError, (":=", "column 2")),
     Hostile("keyword-argument", "sin(x, evaluate=False)", ParseError, ("keyword", "column 8")),
     Hostile("starred-argument", "sin(*x)", ParseError, ("starred",)),
-    Hostile("subscript", "x[0]", ParseError, ("subscript",)),
-    Hostile("tuple", "(x, y)", ParseError, ("tuple",)),
+    Hostile("subscript", "x[0]", ParseError, ("subscript", "--shape x=N")),
+    Hostile("tuple", "(x, y)", ParseError, ("tuple", "[a, b]")),
     Hostile("dunder-name", "__class__", ParseError, ("underscore",)),
     Hostile("builtins", "__builtins__", ParseError, ("underscore",)),
     Hostile("unknown-function", "foo(x)", ParseError, ("unknown function", "'foo'")),
@@ -261,6 +283,44 @@ HOSTILE: list[Hostile] = [
     Hostile("trailing-comma-after-brackets", "sin((x),)", ParseError, ("trailing comma",)),
     Hostile("trailing-comma-inner-call", "sin(cos(x,))", ParseError, ("column 10",)),
     Hostile("trailing-comma-caret", "max(x^2, y^2,)", ParseError, ("column 13",)),
+    # Lists and subscripts misused.
+    Hostile("empty-list", "[]", ParseError, ("empty list", "column 1")),
+    Hostile("list-of-an-empty-list", "[[]]", ParseError, ("empty list", "column 2")),
+    Hostile("ragged-list", "[[x, y], [x]]", ParseError, ("ragged", "shape (2,)", "shape (1,)")),
+    Hostile("scalar-beside-vector", "[x, [y, x]]", ParseError, ("ragged", "a scalar")),
+    Hostile("three-dimensional-list", "[[[x]]]", ParseError, ("3-d",)),
+    Hostile(
+        "no-broadcast", "[x, y] + [x, y, x]", ParseError, ("shapes (2,) and (3,) do not broadcast",)
+    ),
+    Hostile(
+        "no-broadcast-in-a-call",
+        "max([x, y], [x, y, x])",
+        ParseError,
+        ("shapes (2,) and (3,) do not broadcast",),
+    ),
+    Hostile(
+        "matmul-inner-sizes",
+        "[x, y] @ [x, y, x]",
+        ParseError,
+        ("'@'", "(2,)", "(3,)", "inner sizes 2 and 3"),
+    ),
+    Hostile("matmul-of-a-scalar", "[x, y] @ x", ParseError, ("'@'", "right side is a scalar")),
+    Hostile("index-out-of-range", "[x, y][2]", ParseError, ("out of range", "-2 to 1")),
+    Hostile("negative-index-out-of-range", "[x, y][-3]", ParseError, ("out of range",)),
+    Hostile("too-many-indices", "[x, y][0, 1]", ParseError, ("2 indices", "at most 1")),
+    Hostile("slice", "[x, y][0:1]", ParseError, ("slices", "x[0]")),
+    Hostile("variable-index", "[x, y][x]", ParseError, ("constant whole number",)),
+    Hostile("fractional-index", "[x, y][0.5]", ParseError, ("0.5", "not a whole number")),
+    Hostile("hex-index", "[x, y][0x1]", ParseError, ("not a whole number",)),
+    Hostile("boolean-index", "[x, y][True]", ParseError, ("not a whole number",)),
+    Hostile("subscript-of-a-sum", "(x + 1)[0]", ParseError, ("a scalar has no subscripts",)),
+    Hostile("subscript-of-a-constant", "pi[0]", ParseError, ("a scalar has no subscripts",)),
+    Hostile("dot-of-scalars", "dot(x, y)", ParseError, ("2 vectors", "a scalar and a scalar")),
+    Hostile(
+        "dot-of-unequal-vectors", "dot([x, y], [x])", ParseError, ("shape (2,) and shape (1,)",)
+    ),
+    Hostile("sum-of-two", "sum(x, y)", ParseError, ("sum takes 1 argument, got 2", "sum([a, b])")),
+    Hostile("dot-of-one", "dot([x, y])", ParseError, ("dot takes 2 arguments, got 1",)),
     # Nothing to parse.
     Hostile("empty", "", ParseError, ("empty",)),
     Hostile("blank", "   ", ParseError, ("empty",)),

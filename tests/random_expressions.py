@@ -6,6 +6,10 @@ Expressions stay sensible enough for the sampler to find in-domain points (integ
 exponents mostly; a fractional one only over a positive base; arguments of a function with
 a bounded domain usually squashed into it) without avoiding the hard cases: nested exp,
 division, kinks, cancellation.
+
+The variables are scalars, so a reduction (sum, mean, prod, norm, dot) reduces list literals
+of 2 or 3 random subtrees, as in norm([x, sin(y)]) or dot([x, 1], [y, x]): the expression
+stays scalar-valued and the reduction's node, its torch function and its partials are run.
 """
 
 from __future__ import annotations
@@ -95,12 +99,26 @@ class ExpressionGenerator:
     def _call(self, name: str, depth: int, first: str | None = None) -> str:
         """`name` applied to random arguments (the first one given as `first`, if any)."""
         row = self.functions[name]
+        if row.stacked:
+            return self._reduction(row, depth, first)
         low, high = row.arity
         count = low if high == low else self.rng.randint(low, low + 1 if high is None else high)
         args = [self._argument(row, depth, first if i == 0 else None) for i in range(count)]
         if name == "log" and count == 2:  # the second argument of log is a numeric base
             args[1] = self.rng.choice(("2", "10", "0.5"))
         return f"{name}({', '.join(args)})"
+
+    def _reduction(self, row: Op, depth: int, first: str | None) -> str:
+        """The reduction `row` over list literals of one random length (the first element
+        given as `first`, if any)."""
+        length = self.rng.randint(2, 3)
+        lists = []
+        for k in range(row.reduces):
+            items = [self._tree(depth) for _ in range(length)]
+            if k == 0 and first is not None:
+                items[0] = first
+            lists.append(f"[{', '.join(items)}]")
+        return f"{row.name}({', '.join(lists)})"
 
     def _argument(self, row: Op, depth: int, sub: str | None = None) -> str:
         """`sub` (default: a random subtree), usually moved into the row's domain (never

@@ -27,8 +27,10 @@ def _arrays(data: dict, point: int = 0) -> dict[str, object]:
 
 def _close(got: object, want: object, tolerance: float) -> bool:
     if isinstance(want, list):
-        return isinstance(got, list) and len(got) == len(want) and all(
-            _close(g, w, tolerance) for g, w in zip(got, want, strict=True)
+        return (
+            isinstance(got, list)
+            and len(got) == len(want)
+            and all(_close(g, w, tolerance) for g, w in zip(got, want, strict=True))
         )
     return isinstance(got, float | int) and abs(got - want) <= tolerance * max(1.0, abs(want))
 

@@ -12,7 +12,7 @@ import string
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,19 +69,23 @@ def hang_guard(text: str) -> Iterator[None]:
         signal.signal(signal.SIGVTALRM, previous)
 
 
-def outcome(text: str, limits: Limits = DEFAULT_LIMITS) -> InputError | None:
+def outcome(
+    text: str, limits: Limits = DEFAULT_LIMITS, shapes: Mapping[str, tuple[int, ...]] | None = None
+) -> InputError | None:
     """The InputError that parsing `text` raises, or None when it parses."""
     try:
-        parse(text, limits)
+        parse(text, limits, shapes)
     except InputError as error:
         return error
     return None
 
 
-def refusal(text: str, limits: Limits = DEFAULT_LIMITS) -> InputError | None:
+def refusal(
+    text: str, limits: Limits = DEFAULT_LIMITS, shapes: Mapping[str, tuple[int, ...]] | None = None
+) -> InputError | None:
     """outcome() under the hang guard."""
     with hang_guard(text):
-        return outcome(text, limits)
+        return outcome(text, limits, shapes)
 
 
 def assert_one_short_line(message: str) -> None:
@@ -412,6 +416,7 @@ class LimitCase(NamedTuple):
     at_limit: str  # accepted: at the limit or just under it
     over_limit: str  # refused: just over it
     words: str  # in the LimitError's message
+    shapes: Mapping[str, tuple[int, ...]] | None = None  # the array variables of both texts
 
 
 NAMES_64 = [f"x{i}" for i in range(64)]
@@ -436,6 +441,14 @@ LIMIT_CASES = [
     # (1/3 would be one: the graph holds it as 1*3**-1).
     LimitCase("constant_seconds", Limits(constant_seconds=0), "pi*x + 0.5", "sin(1)*x",
               "time to evaluate a constant"),
+    # Arrays: x is a vector of 4; an array the text builds counts as one declared does.
+    LimitCase("array_size", Limits(array_size=4), "x * [[1], [2]] + 1", "x * [[1], [2], [3]]",
+              "components of one array", {"x": (2,)}),
+    LimitCase("components", Limits(components=5), "sum(x) + y", "sum(x) + y + z",
+              "number of scalar variables", {"x": (4,)}),
+    # W@x: 2 components of 2 products and their sum, 8 nodes; 2*x and the sum 2 each; -W 4.
+    LimitCase("array_nodes", Limits(array_nodes=12), "W@x + 2*x", "-W@x + 2*x",
+              "scalar nodes built for arrays", {"W": (2, 2), "x": (2,)}),
 ]  # fmt: skip
 
 
@@ -446,12 +459,12 @@ def test_every_limit_has_a_case() -> None:
 
 @pytest.mark.parametrize("case", LIMIT_CASES, ids=[c.field for c in LIMIT_CASES])
 def test_input_at_the_limit_is_accepted(case: LimitCase) -> None:
-    assert refusal(case.at_limit, case.limits) is None
+    assert refusal(case.at_limit, case.limits, case.shapes) is None
 
 
 @pytest.mark.parametrize("case", LIMIT_CASES, ids=[c.field for c in LIMIT_CASES])
 def test_input_just_over_the_limit_is_refused(case: LimitCase) -> None:
-    error = refusal(case.over_limit, case.limits)
+    error = refusal(case.over_limit, case.limits, case.shapes)
     assert isinstance(error, LimitError)
     assert case.words in str(error)
 
@@ -552,7 +565,12 @@ def grammar_branches(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]
     call = st.builds(
         call_text, st.sampled_from(sorted(FUNCTIONS)), st.lists(children, min_size=1, max_size=3)
     )
-    return binary | negation | call
+    vector = st.builds(
+        "[{}]".format, st.builds(", ".join, st.lists(children, min_size=1, max_size=3))
+    )
+    product = st.builds("({}@{})".format, children, children)
+    indexed = st.builds("{}[{}]".format, children, st.sampled_from(["0", "-1", "1", "0, 1"]))
+    return binary | negation | call | vector | product | indexed
 
 
 # Expressions from the grammar reach the builder and SymPy, which few token soups do.
