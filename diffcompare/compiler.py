@@ -8,6 +8,7 @@ evaluates every point in one pass.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -115,19 +116,24 @@ def compile_problem(problem: Problem) -> Tape:
     return compile_exprs(problem.graphs, problem.variables)
 
 
-def compile_exprs(exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol]) -> Tape:
+def compile_exprs(
+    exprs: Sequence[sympy.Expr], variables: Sequence[sympy.Symbol], *, nonreal: bool = False
+) -> Tape:
     """Compile `exprs` over `variables` into one tape that shares common subexpressions.
 
-    Raises CompileError for a node no op-table row covers.
+    Raises CompileError for a node no op-table row covers, and for a constant that is not
+    real, unless `nonreal`: then such a constant is NaN, as a real evaluation of it would
+    be (a derivative formula of asin(cosh(u)) holds sqrt(1 - cosh(u)**2) = i |sinh(u)|).
     """
-    builder = _TapeBuilder(tuple(variables))
+    builder = _TapeBuilder(tuple(variables), nonreal)
     outputs = tuple(builder.add(expr) for expr in exprs)
     return Tape(variables=tuple(variables), nodes=tuple(builder.nodes), outputs=outputs)
 
 
 class _TapeBuilder:
-    def __init__(self, variables: tuple[sympy.Symbol, ...]) -> None:
+    def __init__(self, variables: tuple[sympy.Symbol, ...], nonreal: bool = False) -> None:
         self.variables = variables
+        self.nonreal = nonreal
         self.nodes: list[Node] = []
         self.index: dict[sympy.Expr, int] = {}
 
@@ -149,7 +155,9 @@ class _TapeBuilder:
             # rounding noise (~1e-154) where the value is exactly 0.
             value = complex(sympy.N(expr.doit(), 30))
             if value.imag != 0:
-                raise CompileError(expr)
+                if not self.nonreal:
+                    raise CompileError(expr)
+                return Node(expr, value=math.nan)
             return Node(expr, value=value.real)
         if isinstance(expr, sympy.Pow) and expr.exp == sympy.S.Half:
             # Note: SymPy holds sqrt(x) as x**(1/2); torch.sqrt is the sqrt row's function.
@@ -187,6 +195,8 @@ def apply_node(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:
 def _exact(node: Node, dtype: torch.dtype) -> bool:
     """Whether `dtype` holds the constant node's exact value."""
     assert node.value is not None
+    if not math.isfinite(node.value):  # a non-real constant: nothing to round
+        return True
     if dtype == torch.float32 and float(torch.tensor(node.value, dtype=dtype)) != node.value:
         return False
     return bool(node.expr == sympy.Rational(*Fraction(node.value).as_integer_ratio()))

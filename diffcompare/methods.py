@@ -48,7 +48,9 @@ class SymbolicPrepared:
 
 def _symbolic_prepare(problem: Problem, target: Target, settings: Settings) -> SymbolicPrepared:
     derivatives = derive(problem, target, settings.simplify_seconds)
-    return SymbolicPrepared(derivatives, compile_exprs(derivatives.shown, problem.variables))
+    return SymbolicPrepared(
+        derivatives, compile_exprs(derivatives.shown, problem.variables, nonreal=True)
+    )
 
 
 def _symbolic_evaluate(prepared: SymbolicPrepared, points: torch.Tensor) -> torch.Tensor:
@@ -83,13 +85,17 @@ def _compiled_prepare(problem: Problem, target: Target, settings: Settings) -> C
         )
     formulas = inner = None
     if target.order > 1:
-        formulas = compile_exprs(raw_derivatives(problem, target, True), problem.variables)
+        formulas = compile_exprs(
+            raw_derivatives(problem, target, True), problem.variables, nonreal=True
+        )
         lower = replace(
             target,
             entries=tuple(replace(e, dirs=e.dirs[:-1]) for e in target.entries),
             order=target.order - 1,
         )
-        inner = compile_exprs(raw_derivatives(problem, lower, True), problem.variables)
+        inner = compile_exprs(
+            raw_derivatives(problem, lower, True), problem.variables, nonreal=True
+        )
     return CompiledPrepared(
         tape, target, scheme, settings.fd == "auto", has_edges(tape), formulas, inner
     )

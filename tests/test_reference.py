@@ -35,6 +35,8 @@ def _evalf(formula: sympy.Expr, point: tuple[float, ...]) -> mpmath.mpf | None:
         raise EvalfFails from error
     if not (value.is_number and value.is_real and value.is_finite):
         return None
+    if not isinstance(value, sympy.Float | sympy.Rational):  # e.g. an unevaluated Heaviside(0)
+        raise EvalfFails
     with mpmath.workdps(REFERENCE_DIGITS + 10):
         return mpmath.mpf(sympy.Float(value, REFERENCE_DIGITS + 10)._mpf_)
 
