@@ -111,12 +111,22 @@ def _central(
     skipped = ~(((x + h) - x) > 4 * e * x.abs())
     h = torch.where(skipped, default, h)
     function_bound = tape_bound(prepared.tape, points)[:, :1]
+    at_point, slope = _value_and_slope(prepared, points)
     tried: Tried = []
     for scale in STEP_SCALES:
         step = (x + h * scale) - x  # an exactly representable step
         if scale != 1.0:
             step = torch.where(step > 4 * e * x.abs(), step, h)
-        values, truncation, largest = _estimate(prepared, points, scheme, name, step)
+        values, truncation, largest, spread = _estimate(
+            prepared, points, scheme, name, step, at_point
+        )
+        # A stencil across which the function changes by less than half of what its slope
+        # at x predicts has not resolved it: the function turns within the stencil, and
+        # where it oscillates (sin(exp(5 - x)**2.5) in float32, where every step the dtype
+        # allows spans periods) its differences alias into values that look converged.
+        # Such a step's estimate is not taken, whatever its levels say.
+        unresolved = slope * step * scheme.multiples[-1] > 2 * spread
+        values = torch.where(unresolved, torch.nan, values)
         # The function is rounded at the probes, not at the point: where it vanishes at
         # the point (tan(x + y) at x = -y) its bound there says nothing of the probes'.
         # What the probes add beyond the point's own bound is carried in the truncation
@@ -126,7 +136,8 @@ def _central(
             truncation + scheme.rounding * (probe_bound - function_bound).clamp(min=0) / step
         )
         rounding = scheme.rounding * function_bound / step
-        tried.append((values, truncation, step, (truncation + rounding).nan_to_num(math.inf)))
+        total = torch.where(unresolved, math.inf, (truncation + rounding).nan_to_num(math.inf))
+        tried.append((values, truncation, step, total))
     values, truncation, step, _, confirmed = _choose(tried)
     skipped = skipped | ~confirmed
     values = torch.where(skipped, torch.nan, values)
@@ -173,11 +184,36 @@ def _choose(
     return values, truncation, step, total, confirmed
 
 
+def _value_and_slope(
+    prepared: CompiledPrepared, points: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """f at the points (points, 1), and |df/dx| along each wrt variable (points, wrt) by
+    autograd: how fast the function must change across a stencil if the stencil resolves it.
+    """
+    inputs = columns(points, requires_grad=True)
+    (f,) = prepared.tape.run(inputs).outputs
+    targets = [inputs[j] for j in prepared.wrt]
+    if f.requires_grad:
+        grads = torch.autograd.grad(f.sum(), targets, allow_unused=True)
+    else:
+        grads = (None,) * len(targets)
+    slope = torch.stack(
+        [torch.zeros_like(t) if g is None else g.abs() for g, t in zip(grads, targets, strict=True)],
+        dim=1,
+    )
+    return f.detach(), slope.nan_to_num(0.0, posinf=0.0)
+
+
 def _estimate(
-    prepared: CompiledPrepared, points: torch.Tensor, scheme: _Scheme, name: str, h: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The scheme's derivative estimate with steps h (points, wrt), its truncation error, and
-    the largest |f| among its probes."""
+    prepared: CompiledPrepared,
+    points: torch.Tensor,
+    scheme: _Scheme,
+    name: str,
+    h: torch.Tensor,
+    at_point: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The scheme's derivative estimate with steps h (points, wrt), its truncation error, the
+    largest |f| among its probes, and the largest |f(probe) - f(x)| (f(x) is `at_point`)."""
     wrt = list(prepared.wrt)
     probes = []
     for m in scheme.multiples:
@@ -200,7 +236,8 @@ def _estimate(
     if name == "richardson":
         diffs = [(4 * diffs[i] - diffs[i + 1]) / 3 for i in range(3)]
     largest = f.abs().amax(dim=(0, 1)).T  # (points, wrt)
-    return diffs[0], _truncation(diffs[0], diffs[1], diffs[2], scheme.order), largest
+    spread = (f - at_point).abs().amax(dim=(0, 1)).T
+    return diffs[0], _truncation(diffs[0], diffs[1], diffs[2], scheme.order), largest, spread
 
 
 def _truncation(
