@@ -193,10 +193,9 @@ def _value_and_slope(
     inputs = columns(points, requires_grad=True)
     (f,) = prepared.tape.run(inputs).outputs
     targets = [inputs[j] for j in prepared.wrt]
+    grads: Sequence[torch.Tensor | None] = [None] * len(targets)
     if f.requires_grad:
         grads = torch.autograd.grad(f.sum(), targets, allow_unused=True)
-    else:
-        grads = (None,) * len(targets)
     slope = torch.stack(
         [
             torch.zeros_like(t) if g is None else g.abs()
