@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -30,7 +31,11 @@ EXPECTED = {
         r"verdict: agree",
     ],
     "gradient_oracle.py": [r"gradient_correct: pass", r"gradient_buggy: FAIL"],
+    "scaling.py": [r"^== sum of products: ", r"^== deep composition: ", r"\bbackward\b"],
 }
+
+# Arguments for an example whose default run is too long for a test.
+ARGS = {"scaling.py": ("--quick",)}
 
 
 def run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -50,7 +55,7 @@ def test_every_example_has_expectations() -> None:
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(script: Path) -> None:
-    result = run(script)
+    result = run(script, *ARGS.get(script.name, ()))
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     for pattern in EXPECTED[script.name]:
         assert re.search(pattern, result.stdout, re.MULTILINE), (
@@ -74,3 +79,31 @@ def test_benchmark_quick_prints_a_ratio_table() -> None:
     # 4 expressions x (4 comparisons x 3 batch sizes + 1 full check), plus the 13-row summary.
     assert len(ratios) == 4 * 13 + 13, result.stdout
     assert all(float(r) > 0 for r in ratios)
+
+
+def test_scaling_quick_shows_one_backward_pass_and_n_forward_passes() -> None:
+    result = run(ROOT / "examples" / "scaling.py", "--quick")
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    families = re.split(r"^== ", result.stdout, flags=re.MULTILINE)[1:]
+    names = [family.split(":", 1)[0] for family in families]
+    assert names == ["sum of products", "deep composition"], result.stdout
+    for family in families:
+        lines = family.splitlines()
+        # The counts table: its column line is the first with a "backward" column.
+        top = next(i for i, line in enumerate(lines) if "backward" in line.split())
+        columns = lines[top].split()
+        rows = [line.split() for line in itertools.takewhile(str.strip, lines[top + 1 :])]
+        counts = {int(row[0]): row for row in rows}
+        assert sorted(counts) == [1, 3, 10, 30], family
+        for n, row in counts.items():
+            assert row[columns.index("formulas")] == str(n), family
+            assert row[columns.index("backward")] == "1", family
+            assert row[columns.index("passes")] == str(n), family
+        per_variable = {int(row[columns.index("evaluations")]) / n for n, row in counts.items()}
+        assert len(per_variable) == 1, family  # finite differences: a fixed number per variable
+        # The seconds table: reverse mode timed at every n (a slow machine may skip others).
+        top = next(i for i, line in enumerate(lines) if "fwd/rev" in line.split())
+        columns = lines[top].split()
+        rows = [line.split() for line in itertools.takewhile(str.strip, lines[top + 1 :])]
+        assert [int(row[0]) for row in rows] == [1, 3, 10, 30], family
+        assert all(float(row[columns.index("reverse")]) > 0 for row in rows), family
