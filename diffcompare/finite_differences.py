@@ -491,7 +491,7 @@ def _higher_partial(
             probes = []
             for s in signs:
                 probe = points.clone()
-                intended = points.double()
+                intended = points.double().clone()  # .double() of float64 is points itself
                 for sign, j in zip(s, by, strict=True):
                     c = used.index(j)
                     probe[:, j] = probe[:, j] + sign * m * step[:, c]
