@@ -297,7 +297,7 @@ def cli(
     from .render import to_json, to_text
     from .report import DISAGREE
 
-    problem = parse(expr, shapes=parse_shape_options(shapes)) if shapes else parse(expr)
+    problem = parse(expr, shapes=parse_shape_options(shapes))
     vjp_vector = None if vjp is None else parse_vector("vjp", vjp)
     jvp_vector = None if jvp is None else parse_vector("jvp", jvp)
     if domain is not None or grid or output is not None:
@@ -321,7 +321,7 @@ def cli(
         )
     at = None
     if points:
-        at = [named_point(parse_point(text), problem.user_names, text) for text in points]
+        at = given_points(problem, points)
     report = compare(
         problem,
         at=at,
@@ -411,6 +411,11 @@ def parse_shape_options(options: Sequence[str]) -> dict[str, tuple[int, ...]]:
                 raise UsageError(f"--shape {name} is given twice")
             shapes[name] = shape
     return shapes
+
+
+def given_points(problem: Any, points: Sequence[str]) -> list[dict[str, Any]]:
+    """Each --at text as a mapping of variable to value, for the problem's variables."""
+    return [named_point(parse_point(text), problem.user_names, text) for text in points]
 
 
 def named_point(point: dict[str, Any] | float, names: Sequence[str], text: str) -> dict[str, Any]:

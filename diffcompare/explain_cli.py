@@ -16,8 +16,7 @@ from .cli import (
     WRT_OPTION,
     _Command,
     explanation_options,
-    named_point,
-    parse_point,
+    given_points,
     parse_shape_options,
 )
 from .errors import UsageError
@@ -66,8 +65,8 @@ def explain_command(
     """
     from .parser import parse  # deferred: loads SymPy
 
-    problem = parse(expr, shapes=parse_shape_options(shapes)) if shapes else parse(expr)
-    at = [named_point(parse_point(text), problem.user_names, text) for text in points]
+    problem = parse(expr, shapes=parse_shape_options(shapes))
+    at = given_points(problem, points)
     click.echo(run_explain(problem, at, wrt, fmt, lang, graph), nl=False)
     return 0
 
