@@ -16,6 +16,7 @@ import click
 
 from . import __version__
 from .errors import DiffCompareError, UsageError
+from .splitting import split_top_level
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,7 +36,7 @@ def parse_point(text: str) -> dict[str, Any] | float:
     if _NUMBER.fullmatch(text):
         return _finite(text, text)
     point: dict[str, Any] = {}
-    for item in _split(text):
+    for item in split_top_level(text):
         name, sep, value = (part.strip() for part in item.partition("="))
         if not sep or not name or not value:
             raise UsageError(
@@ -48,18 +49,6 @@ def parse_point(text: str) -> dict[str, Any] | float:
     return point
 
 
-def _split(text: str) -> list[str]:
-    """Split at the commas outside brackets."""
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        depth += {"[": 1, "]": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return parts
-
-
 def _value(value: str, text: str) -> Any:
     """A number, or a bracketed list of values (nested for a matrix)."""
     value = value.strip()
@@ -67,7 +56,7 @@ def _value(value: str, text: str) -> Any:
         inner = value[1:-1].strip()
         if not inner:
             raise UsageError(f"--at {text}: an empty list")
-        return [_value(item, text) for item in _split(inner)]
+        return [_value(item, text) for item in split_top_level(inner)]
     if not _NUMBER.fullmatch(value):
         raise UsageError(
             f"--at {text}: {value!r} is not a decimal number or a bracketed list of them"

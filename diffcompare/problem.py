@@ -10,6 +10,7 @@ from typing import Any
 import sympy
 
 from .errors import UsageError
+from .splitting import split_top_level
 
 
 @dataclass(frozen=True)
@@ -88,18 +89,7 @@ class Problem:
 
 def split_names(text: str) -> list[str]:
     """`x,W[0,1],y` as ['x', 'W[0,1]', 'y']: split at the commas outside brackets."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in text:
-        if char == "," and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-            continue
-        depth += {"[": 1, "]": -1}.get(char, 0)
-        current.append(char)
-    parts.append("".join(current).strip())
-    return parts
+    return [part.strip() for part in split_top_level(text)]
 
 
 def choose_wrt(problem: Problem, wrt: str | Sequence[str] | None) -> tuple[sympy.Symbol, ...]:

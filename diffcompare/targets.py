@@ -78,12 +78,6 @@ class Target:
     order: int
     vector: tuple[float, ...] = ()  # the v of a vjp or jvp
 
-    @property
-    def plain(self) -> bool:
-        """Whether every entry is one first partial of one output (a gradient or Jacobian,
-        or a VJP, whose seed is any vector): the entries first-order methods take as is."""
-        return self.order == 1 and all(e.along() is not None for e in self.entries)
-
 
 def make_target(
     problem: Problem,
