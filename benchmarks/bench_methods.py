@@ -40,10 +40,10 @@ import sympy
 import torch
 
 import diffcompare
-from diffcompare.method_types import CompiledPrepared
-from diffcompare.method_types import Settings as MethodSettings
-from diffcompare.methods import METHODS, SymbolicPrepared
-from diffcompare.targets import make_target
+from diffcompare.paths.method_types import CompiledPrepared
+from diffcompare.paths.method_types import Settings as MethodSettings
+from diffcompare.paths.methods import METHODS, SymbolicPrepared
+from diffcompare.paths.targets import make_target
 
 SIZES = (1, 1_000, 100_000)
 POINT = (0.7, -1.3)  # the full-check row's point: the first variable's value, the second's

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .comparison import compare
-    from .explanation import Explanation, explain
-    from .parser import parse
-    from .problem import Problem
-    from .report import Report
+    from diffcompare.engine import compare
+    from diffcompare.explanation.build import explain
+    from diffcompare.explanation.model import Explanation
+    from diffcompare.language.parser import parse
+    from diffcompare.language.problem import Problem
+    from diffcompare.report import Report
 
 __all__ = [
     "DiffCompareError",
@@ -24,16 +25,17 @@ __all__ = [
     "__version__",
 ]
 
-from .errors import DiffCompareError
+from diffcompare.errors import DiffCompareError
 
 # Lazy re-exports: `import diffcompare` and `diffcompare --help` must not pay for torch.
 _LAZY = {
-    "compare": "comparison",
-    "explain": "explanation",
-    "Explanation": "explanation",
-    "parse": "parser",
-    "Problem": "problem",
+    "compare": "engine",
+    "explain": "explanation.build",
+    "Explanation": "explanation.model",
+    "parse": "language.parser",
+    "Problem": "language.problem",
     "Report": "report",
+    "sweep": "sweep",
 }
 
 

@@ -1,5 +1,5 @@
 """`python -m diffcompare EXPR ...` runs the command line."""
 
-from .cli import main
+from diffcompare.cli.main import main
 
 main()

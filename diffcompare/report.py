@@ -6,13 +6,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-AGREE, DISAGREE, UNDEFINED, NONDIFFERENTIABLE = (
-    "agree",
-    "disagree",
-    "undefined",
-    "nondifferentiable",
+from diffcompare.render.arrays import nested, worst
+from diffcompare.verdict import (
+    VERDICTS,
+    overall,
 )
-VERDICTS = (AGREE, DISAGREE, UNDEFINED, NONDIFFERENTIABLE)
 
 
 @dataclass(frozen=True)
@@ -83,15 +81,6 @@ class Timing:
     runs: int
 
 
-def overall(verdicts: set[str]) -> str:
-    """One verdict for many points: disagree if any point disagrees, else agree if any
-    agrees, else nondifferentiable if any point is, else undefined."""
-    for verdict in (DISAGREE, AGREE, NONDIFFERENTIABLE):
-        if verdict in verdicts:
-            return verdict
-    return UNDEFINED
-
-
 @dataclass(frozen=True)
 class Report:
     expr: str
@@ -119,7 +108,7 @@ class Report:
         return overall({p.verdict for p in self.points})
 
     def _repr_markdown_(self) -> str:
-        from .render import to_markdown  # the renderer reads this module
+        from diffcompare.render.text import to_markdown
 
         return to_markdown(self)
 
@@ -165,38 +154,6 @@ class Report:
         if self.vector:
             data["vector"] = list(self.vector)
         return data
-
-
-def nested(flat: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
-    """Row-major `flat` as nested lists of `shape` (the one item for shape ())."""
-    if not shape:
-        return flat[0]
-    size = len(flat) // shape[0]
-    return [nested(flat[i * size : (i + 1) * size], shape[1:]) for i in range(shape[0])]
-
-
-def worst(point: MethodPoint, shape: tuple[int, ...]) -> dict[str, Any] | None:
-    """The entry with the largest error relative to its bound: its index in the shape and
-    its errors (None when no entry has an error)."""
-    scored = [
-        (error / bound if bound else (0.0 if error == 0 else math.inf), k)
-        for k, (error, bound) in enumerate(zip(point.abs_error, point.bound, strict=True))
-        if error is not None and bound is not None
-    ]
-    if not scored:
-        return None
-    _, k = max(scored, key=lambda s: s[0])  # the first of equals
-    index, rest = [], k
-    for size in reversed(shape or (1,)):
-        index.append(rest % size)
-        rest //= size
-    return {
-        "index": list(reversed(index)) if shape else [],
-        "abs_error": point.abs_error[k],
-        "rel_error": point.rel_error[k],
-        "ulps": point.ulps[k],
-        "bound": point.bound[k],
-    }
 
 
 def point_dict(

@@ -18,20 +18,13 @@ from typing import Any
 
 import torch
 
-from .comparison import Setup, edges_at, judge_points, prepare
-from .errors import UsageError
-from .method_types import Check, columns
-from .methods import METHODS
-from .problem import Problem
-from .report import (
-    AGREE,
-    DISAGREE,
-    NONDIFFERENTIABLE,
-    UNDEFINED,
-    PointResult,
-    overall,
-    point_dict,
-)
+from diffcompare.engine import Setup, edges_at, judge_points, prepare
+from diffcompare.errors import UsageError
+from diffcompare.language.problem import Problem
+from diffcompare.paths.method_types import Check, columns
+from diffcompare.paths.methods import METHODS
+from diffcompare.report import PointResult, point_dict
+from diffcompare.verdict import AGREE, DISAGREE, NONDIFFERENTIABLE, UNDEFINED, overall
 
 CHUNK = 1 << 16
 """Points per batched pass: large enough to amortise torch's per-call cost, small enough

@@ -12,7 +12,7 @@ Run from the repository root:  .venv/bin/python examples/explain_seed001.py [en|
 import sys
 
 import diffcompare
-from diffcompare.explain_render import render
+from diffcompare.render.explanation import render
 
 EXPR = "(x**2+3*x+1)**3+4*(x**2+3*x+1)+2"
 

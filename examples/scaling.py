@@ -61,15 +61,15 @@ from typing import Any, TypeVar
 import sympy
 import torch
 
-from diffcompare.comparison import Setup, costs
-from diffcompare.compiler import compile_exprs
-from diffcompare.finite_differences import STEP_SCALES
-from diffcompare.method_types import Settings
-from diffcompare.methods import METHODS, SymbolicPrepared
-from diffcompare.problem import Problem
+from diffcompare.engine import Setup, costs
+from diffcompare.language.problem import Problem
+from diffcompare.paths.compiler import compile_exprs
+from diffcompare.paths.finite_differences import STEP_SCALES
+from diffcompare.paths.method_types import Settings
+from diffcompare.paths.methods import METHODS, SymbolicPrepared
+from diffcompare.paths.symbolic import Derivatives
+from diffcompare.paths.targets import Target, make_target
 from diffcompare.report import Cost
-from diffcompare.symbolic import Derivatives
-from diffcompare.targets import Target, make_target
 
 T = TypeVar("T")
 

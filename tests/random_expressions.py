@@ -1,6 +1,6 @@
 """Seeded random expression texts built from the op table, for the verdict corpus.
 
-The functions and their arities come from `diffcompare.ops.FUNCTIONS` and their real
+The functions and their arities come from `diffcompare.language.ops.FUNCTIONS` and their real
 domains from each row's `domain`, so a new row joins the corpus without an edit here.
 Expressions stay sensible enough for the sampler to find in-domain points (integer
 exponents mostly; a fractional one only over a positive base; arguments of a function with
@@ -19,7 +19,7 @@ import random
 import re
 from collections.abc import Mapping
 
-from diffcompare.ops import FUNCTIONS, Op
+from diffcompare.language.ops import FUNCTIONS, Op
 
 VARIABLES = ("x", "y")
 NUMBERS = ("1", "2", "3", "0.5", "0.1", "1.5", "2.5", "pi", "e")

@@ -14,13 +14,13 @@ import pytest
 import sympy
 import torch
 
-from diffcompare.compiler import compile_problem
-from diffcompare.edges import find_edges, has_edges
 from diffcompare.errors import InputError, LimitError, ParseError, UsageError
-from diffcompare.ops import OPS, Op
-from diffcompare.parser import parse, parse_shapes
-from diffcompare.problem import Problem
-from diffcompare.reference import REFERENCE_DIGITS, reference
+from diffcompare.language.ops import OPS, Op
+from diffcompare.language.parser import parse, parse_shapes
+from diffcompare.language.problem import Problem
+from diffcompare.paths.compiler import compile_problem
+from diffcompare.paths.edges import find_edges, has_edges
+from diffcompare.paths.reference import REFERENCE_DIGITS, reference
 
 Shapes = Mapping[str, tuple[int, ...]]
 MAX_MESSAGE_LENGTH = 400  # the CLI prints a message on one line
@@ -364,7 +364,7 @@ def test_forward_mode_through_each_reduction_agrees_with_autograd(
         tangents = [torch.zeros_like(p) for p in primals]
         tangents[k] = torch.ones_like(primals[k])
         # Note: forward AD loads torch's jvp decompositions on first use, which warns that
-        # torch.jit.script is deprecated (as diffcompare.autodiff notes).
+        # torch.jit.script is deprecated (as diffcompare.paths.autodiff notes).
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             _, forward = torch.func.jvp(outputs, tuple(primals), tuple(tangents))

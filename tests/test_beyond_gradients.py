@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import diffcompare
-from diffcompare.cli import cli
+from diffcompare.cli.main import cli
 
 EVERY_METHOD = ("symbolic", "autograd", "forward", "finite_difference")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from diffcompare.cli import cli
+from diffcompare.cli.main import cli
 
 SEED001 = "(x**2+3*x+1)**3+4*(x**2+3*x+1)+2"
 HOSTILE = [
@@ -150,8 +150,8 @@ def test_float32_and_the_fd_scheme_are_reported(run) -> None:
 def test_a_disagreement_exits_1(run, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
-    from diffcompare import comparison
-    from diffcompare.methods import METHODS
+    from diffcompare import engine as comparison
+    from diffcompare.paths.methods import METHODS
 
     fd = METHODS["finite_difference"]
     broken = dataclasses.replace(fd, evaluate=lambda p, points: -fd.evaluate(p, points))
@@ -189,7 +189,7 @@ def test_installed_console_script_exit_codes_and_json() -> None:
 
 def test_help_and_version_do_not_import_torch_or_sympy() -> None:
     probe = (
-        "import sys\nfrom diffcompare.cli import main\nsys.argv = ['diffcompare', '{flag}']\n"
+        "import sys\nfrom diffcompare.cli.main import main\nsys.argv = ['diffcompare', '{flag}']\n"
         "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
         "print('LOADED', code, 'torch' in sys.modules, 'sympy' in sys.modules)"
     )

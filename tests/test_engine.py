@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import diffcompare
-from diffcompare import comparison
-from diffcompare.compiler import compile_exprs
-from diffcompare.methods import METHODS
-from diffcompare.symbolic import gradient
+from diffcompare import engine as comparison
+from diffcompare.paths.compiler import compile_exprs
+from diffcompare.paths.methods import METHODS
+from diffcompare.paths.symbolic import gradient
 
 SEED001 = "(x**2+3*x+1)**3+4*(x**2+3*x+1)+2"
 
@@ -169,7 +169,7 @@ def test_a_time_limit_is_not_lost_in_a_garbage_collector_callback() -> None:
     import gc
     import time
 
-    from diffcompare.deadline import OutOfTime, time_limit
+    from diffcompare.language.deadline import OutOfTime, time_limit
 
     seen: list[str] = []
 

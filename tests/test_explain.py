@@ -20,14 +20,15 @@ import torch
 from click.testing import CliRunner
 
 import diffcompare
-from diffcompare.cli import main
-from diffcompare.compiler import compile_exprs, compile_problem
-from diffcompare.explain_cli import explain_command, run_explain
-from diffcompare.explain_render import latex_math, render, to_dot, to_markdown
-from diffcompare.explanation import LARGE, Explanation, explain, explain_tape
-from diffcompare.ops import FUNCTIONS
-from diffcompare.parser import parse
-from diffcompare.symbolic import gradient
+from diffcompare.cli.explain import explain_command, run_explain
+from diffcompare.cli.main import main
+from diffcompare.explanation.build import explain, explain_tape
+from diffcompare.explanation.model import LARGE, Explanation
+from diffcompare.language.ops import FUNCTIONS
+from diffcompare.language.parser import parse
+from diffcompare.paths.compiler import compile_exprs, compile_problem
+from diffcompare.paths.symbolic import gradient
+from diffcompare.render.explanation import latex_math, render, to_dot, to_markdown
 
 SEED001 = "(x**2+3*x+1)**3+4*(x**2+3*x+1)+2"
 GOLDEN = Path(__file__).parent / "golden" / "explain"

@@ -8,7 +8,7 @@ import math
 from click.testing import CliRunner
 
 import diffcompare
-from diffcompare.explain_cli import explain_command
+from diffcompare.cli.explain import explain_command
 
 
 def test_a_vector_expression_is_explained_row_by_row() -> None:

@@ -41,7 +41,7 @@ import torch
 from sympy.core.cache import clear_cache
 
 import diffcompare
-from diffcompare.ops import OPS, Op
+from diffcompare.language.ops import OPS, Op
 
 SAMPLES = 20
 

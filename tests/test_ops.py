@@ -16,9 +16,9 @@ import pytest
 import sympy
 import torch
 
-from diffcompare.compiler import compile_exprs
-from diffcompare.ops import FUNCTIONS, OPS, Op
-from diffcompare.parser import parse
+from diffcompare.language.ops import FUNCTIONS, OPS, Op
+from diffcompare.language.parser import parse
+from diffcompare.paths.compiler import compile_exprs
 
 EPS = torch.finfo(torch.float64).eps
 POINTS = 12

@@ -26,11 +26,11 @@ from corpus import GRAPHS, HOSTILE, VALID, Hostile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from diffcompare import parser
-from diffcompare.compiler import compile_exprs, compile_problem
 from diffcompare.errors import DiffCompareError, InputError, LimitError, ParseError
-from diffcompare.ops import FUNCTIONS
-from diffcompare.parser import DEFAULT_LIMITS, Limits, parse
+from diffcompare.language import parser
+from diffcompare.language.ops import FUNCTIONS
+from diffcompare.language.parser import DEFAULT_LIMITS, Limits, parse
+from diffcompare.paths.compiler import compile_exprs, compile_problem
 
 HANG_GUARD_SECONDS = 5
 MAX_MESSAGE_LENGTH = 400  # the CLI prints a message on one line
@@ -324,7 +324,7 @@ def test_parse_does_not_hang_in_c_code(text: str) -> None:
     child = (
         "import faulthandler, sys\n"
         "from diffcompare.errors import InputError\n"
-        "from diffcompare.parser import parse\n"
+        "from diffcompare.language.parser import parse\n"
         f"faulthandler.dump_traceback_later({HANG_GUARD_SECONDS}, exit=True)\n"
         "try:\n"
         "    parse(sys.argv[1])\n"

@@ -13,8 +13,8 @@ import pytest
 import sympy
 
 import diffcompare
-from diffcompare.ops import OPS, Op
-from diffcompare.reference import REFERENCE_DIGITS, reference
+from diffcompare.language.ops import OPS, Op
+from diffcompare.paths.reference import REFERENCE_DIGITS, reference
 
 X, Y, Z = sympy.symbols("x y z", real=True)
 VARIABLES = (X, Y, Z)

@@ -9,7 +9,7 @@ import math
 import re
 
 import diffcompare
-from diffcompare.render import sweep_to_text, to_markdown, to_text
+from diffcompare.render.text import sweep_to_text, to_markdown, to_text
 from diffcompare.report import Cost, MethodPoint, OneSided, PointResult, Report, Timing
 from diffcompare.sweep import MethodSummary, SweepReport
 

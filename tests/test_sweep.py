@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from diffcompare.cli import cli
+from diffcompare.cli.main import cli
 from diffcompare.errors import UsageError
 from diffcompare.sweep import CHUNK, parse_domain, sweep
 

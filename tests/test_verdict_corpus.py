@@ -21,7 +21,7 @@ from random_expressions import ExpressionGenerator, corpus
 
 import diffcompare
 from diffcompare.errors import LimitError, ParseError, UsageError
-from diffcompare.ops import FUNCTIONS
+from diffcompare.language.ops import FUNCTIONS
 
 CORPUS = 300
 """Expressions compared per dtype, at least."""

@@ -26,10 +26,10 @@ from typing import Any
 
 import torch
 
-from .compiler import Tape, apply_node
-from .error_model import SAFETY, eps, running_bound, sensitivity
-from .method_types import CompiledPrepared, columns, tape_bound
-from .targets import Entry, unit
+from diffcompare.paths.compiler import Tape, apply_node
+from diffcompare.paths.error_model import SAFETY, eps, running_bound, sensitivity
+from diffcompare.paths.method_types import CompiledPrepared, columns, tape_bound
+from diffcompare.paths.targets import Entry, unit
 
 Values = list[torch.Tensor]
 

@@ -20,242 +20,40 @@ eps^(1/(n+2)) or eps^(1/(n+4)) max(1, |x|) and the same search over step sizes.
 
 Each entry of the target is a combination of partial derivatives of the outputs (a
 Jacobian's are single partials, a JVP's a sum along its direction): each partial is
-differenced once, output by output, and the entry and its bound are combined from them.
-"""
+differenced once, output by output, and the entry and its bound are combined from them."""
 
 from __future__ import annotations
 
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import torch
 
-from .autodiff import ad_bound
-from .compiler import Tape
-from .edges import find_edges
-from .error_model import SAFETY, eps
-from .method_types import Check, CompiledPrepared, columns, tape_bound
-from .targets import Entry, gradient_target
-
-FD_SAFETY = 2.0
-"""Headroom over the finite-difference error estimate for the terms beyond the leading one."""
-
-
-@dataclass(frozen=True)
-class _Scheme:
-    power: float  # h = eps^power * max(1, |x|)
-    multiples: tuple[float, ...]  # the steps taken, in units of h
-    rounding: float  # the rounding error, in units of the function's bound over h
-    order: float  # the truncation error is c h^order when h is small enough
-
-
-SCHEMES = ("central", "richardson", "complex-step", "one-sided")
-
-
-def _code(name: str, count: int) -> torch.Tensor:
-    return torch.full((count,), SCHEMES.index(name), dtype=torch.long)
+from diffcompare.paths.autodiff import ad_bound
+from diffcompare.paths.compiler import Tape
+from diffcompare.paths.edges import find_edges
+from diffcompare.paths.error_model import SAFETY, eps
+from diffcompare.paths.fd_steps import (
+    COMPLEX_STEP,
+    FD_SAFETY,
+    ROUNDING,
+    SCHEMES,
+    STEP_SCALES,
+    Differences,
+    Tried,
+    central,
+    choose,
+    code,
+    truncation_estimate,
+    value_and_slope,
+)
+from diffcompare.paths.method_types import Check, CompiledPrepared, columns, tape_bound
+from diffcompare.paths.targets import Entry, gradient_target
 
 
-_REAL_SCHEMES = {
-    "central": _Scheme(1 / 3, (1.0, 2.0, 4.0), 1.0, 2.0),
-    "richardson": _Scheme(1 / 5, (1.0, 2.0, 4.0, 8.0), 1.5, 4.0),
-}
-
-_ROUNDING = {"one-sided": 4.0, **{n: s.rounding for n, s in _REAL_SCHEMES.items()}}
-"""The rounding error of each real scheme, in units of the function's bound over h."""
-
-COMPLEX_STEP = 2.0**-66
-"""The complex step relative to max(1, |x|): far below any truncation error that matters."""
-
-
-@dataclass
-class _Differences:
-    """Finite differences at a batch of points: values and truncation estimates, shape
-    (points, wrt); the step h of each; the scheme of each point; and the (point, wrt)
-    entries where no step fits between the point and a kink or domain edge."""
-
-    values: torch.Tensor
-    truncation: torch.Tensor
-    steps: torch.Tensor
-    schemes: torch.Tensor  # (points,): an index into SCHEMES
-    skipped: torch.Tensor
-    limited: torch.Tensor
-
-
-STEP_SCALES = tuple(4.0**-k for k in range(7))
-"""The steps tried, as fractions of the default one, until the estimates of successive steps
-agree: each point keeps the step whose estimated error (truncation plus rounding) is
-smallest, so a function that varies fast (cos(x**3) at large x, near a pole) gets a step
-small enough for it."""
-
-
-def _central(
-    prepared: CompiledPrepared, points: torch.Tensor, name: str, distance: torch.Tensor | None
-) -> _Differences:
-    """Central differences (or Richardson on them), each step kept within `distance`, the
-    room along each wrt variable before a kink or domain edge."""
-    scheme = _REAL_SCHEMES[name]
-    wrt = list(prepared.wrt)
-    x = points[:, wrt]
-    e = eps(points.dtype)
-    default = e**scheme.power * x.abs().clamp(min=1.0)
-    h = default
-    limited = torch.zeros_like(x, dtype=torch.bool)
-    if distance is not None:
-        cap = distance / (2 * scheme.multiples[-1])
-        limited = cap < h
-        h = torch.minimum(h, cap)
-    # A step within a few ulps of x says nothing: no step fits beside the edge.
-    skipped = ~(((x + h) - x) > 4 * e * x.abs())
-    h = torch.where(skipped, default, h)
-    function_bound = tape_bound(prepared.tape, points)[:, :1]
-    at_point, slope = _value_and_slope(prepared, points)
-    tried: Tried = []
-    for scale in STEP_SCALES:
-        step = (x + h * scale) - x  # an exactly representable step
-        if scale != 1.0:
-            step = torch.where(step > 4 * e * x.abs(), step, h)
-        values, truncation, largest, spread = _estimate(
-            prepared, points, scheme, name, step, at_point
-        )
-        # A stencil across which the function changes by less than half of what its slope
-        # at x predicts has not resolved it: the function turns within the stencil, and
-        # where it oscillates (sin(exp(5 - x)**2.5) in float32, where every step the dtype
-        # allows spans periods) its differences alias into values that look converged.
-        # Such a step's estimate is not taken, whatever its levels say.
-        unresolved = slope * step * scheme.multiples[-1] > 2 * spread
-        values = torch.where(unresolved, torch.nan, values)
-        # The function is rounded at the probes, not at the point: where it vanishes at
-        # the point (tan(x + y) at x = -y) its bound there says nothing of the probes'.
-        # What the probes add beyond the point's own bound is carried in the truncation
-        # term, so the check's rounding term (the point's bound over h) stays as it is.
-        probe_bound = SAFETY * e * largest
-        truncation = (
-            truncation + scheme.rounding * (probe_bound - function_bound).clamp(min=0) / step
-        )
-        rounding = scheme.rounding * function_bound / step
-        total = torch.where(unresolved, math.inf, (truncation + rounding).nan_to_num(math.inf))
-        tried.append((values, truncation, step, total))
-    values, truncation, step, _, confirmed = _choose(tried)
-    skipped = skipped | ~confirmed
-    values = torch.where(skipped, torch.nan, values)
-    return _Differences(values, truncation, step, _code(name, points.shape[0]), skipped, limited)
-
-
-Tried = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
-
-
-def _choose(
-    tried: Tried,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Of the estimates (values, truncation, step, total error) at each step size, the one
-    with the smallest total error at each point: its value, truncation, step, total error,
-    and whether an estimate at another step confirms it."""
-    best: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
-    for i, (values, truncation, step, total) in enumerate(tried):
-        # A step too large for the function can look converged on its own (it samples an
-        # oscillation in step with itself): its error is at least how far it is from an
-        # estimate with a smaller step, less that estimate's own error.
-        for other, _, _, other_total in tried[i + 1 :]:
-            excess = ((values - other).abs() - other_total).clamp(min=0).nan_to_num(0.0)
-            truncation = torch.maximum(truncation, excess)
-        total = truncation + (total - tried[i][1])
-        if best is None:
-            best = (values, truncation, step, total)
-            continue
-        better = total < best[3]
-        best = (
-            torch.where(better, values, best[0]),
-            torch.where(better, truncation, best[1]),
-            torch.where(better, step, best[2]),
-            torch.where(better, total, best[3]),
-        )
-    assert best is not None
-    values, truncation, step, total = best
-    # An estimate that no other step confirms within their errors has not converged: near
-    # an essential oscillation (cos(tan(u)) by a pole of tan) no step size works, and a
-    # value with a bound would be a guess.
-    confirmed = torch.zeros_like(values, dtype=torch.bool)
-    for other, _, other_step, other_total in tried:
-        close = (values - other).abs() <= total + other_total
-        confirmed |= close & (other_step != step)
-    return values, truncation, step, total, confirmed
-
-
-def _value_and_slope(
-    prepared: CompiledPrepared, points: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """f at the points (points, 1), and |df/dx| along each wrt variable (points, wrt) by
-    autograd: how fast the function must change across a stencil if the stencil resolves it.
-    """
-    inputs = columns(points, requires_grad=True)
-    (f,) = prepared.tape.run(inputs).outputs
-    targets = [inputs[j] for j in prepared.wrt]
-    grads: Sequence[torch.Tensor | None] = [None] * len(targets)
-    if f.requires_grad:
-        grads = torch.autograd.grad(f.sum(), targets, allow_unused=True)
-    slope = torch.stack(
-        [
-            torch.zeros_like(t) if g is None else g.abs()
-            for g, t in zip(grads, targets, strict=True)
-        ],
-        dim=1,
-    )
-    return f.detach(), slope.nan_to_num(0.0, posinf=0.0)
-
-
-def _estimate(
-    prepared: CompiledPrepared,
-    points: torch.Tensor,
-    scheme: _Scheme,
-    name: str,
-    h: torch.Tensor,
-    at_point: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The scheme's derivative estimate with steps h (points, wrt), its truncation error, the
-    largest |f| among its probes, and the largest |f(probe) - f(x)| (f(x) is `at_point`)."""
-    wrt = list(prepared.wrt)
-    probes = []
-    for m in scheme.multiples:
-        for sign in (1.0, -1.0):
-            for k, j in enumerate(wrt):
-                probe = points.clone()
-                probe[:, j] = points[:, j] + sign * m * h[:, k]
-                probes.append(probe)
-    batch = torch.cat(probes)
-    with torch.no_grad():
-        (f,) = prepared.tape.run(columns(batch)).outputs
-    n, w = points.shape[0], len(wrt)
-    f = f.reshape(len(scheme.multiples), 2, w, n)
-    at = batch.reshape(len(scheme.multiples), 2, w, n, -1)
-    diffs = []
-    for i in range(len(scheme.multiples)):
-        # The true width between the probes, so a probe's rounding does not bias the step.
-        width = torch.stack([at[i, 0, k, :, j] - at[i, 1, k, :, j] for k, j in enumerate(wrt)])
-        diffs.append(((f[i, 0] - f[i, 1]) / width).T)
-    if name == "richardson":
-        diffs = [(4 * diffs[i] - diffs[i + 1]) / 3 for i in range(3)]
-    largest = f.abs().amax(dim=(0, 1)).T  # (points, wrt)
-    spread = (f - at_point).abs().amax(dim=(0, 1)).T
-    return diffs[0], _truncation(diffs[0], diffs[1], diffs[2], scheme.order), largest, spread
-
-
-def _truncation(
-    at_h: torch.Tensor, at_2h: torch.Tensor, at_4h: torch.Tensor, order: float
-) -> torch.Tensor:
-    """The error of the estimate at h, from its change between steps h, 2h and 4h.
-
-    With error c h^p, the estimates at h and 2h differ by c h^p (2^p - 1). The order p is
-    measured from the two changes rather than assumed: a step too large for the function
-    (near a pole, say) shows a lower order, and the estimate grows accordingly."""
-    near, far = (at_h - at_2h).abs(), (at_2h - at_4h).abs()
-    measured = torch.log2(far / near).nan_to_num(order, posinf=order).clamp(0.5, order)
-    return torch.where(near == 0, torch.zeros_like(near), near / (2**measured - 1))
-
-
-def _complex_step(prepared: CompiledPrepared, points: torch.Tensor) -> _Differences:
+def _complex_step(prepared: CompiledPrepared, points: torch.Tensor) -> Differences:
     wrt = list(prepared.wrt)
     complex_dtype = torch.complex128 if points.dtype == torch.float64 else torch.complex64
     h = COMPLEX_STEP * points[:, wrt].abs().clamp(min=1.0)
@@ -272,10 +70,10 @@ def _complex_step(prepared: CompiledPrepared, points: torch.Tensor) -> _Differen
     one = (parts[0] / h.T).T
     two = (parts[1] / (2 * h.T)).T
     skipped = torch.zeros_like(one, dtype=torch.bool)
-    return _Differences(one, (one - two).abs() / 3, h, _code("complex-step", n), skipped, skipped)
+    return Differences(one, (one - two).abs() / 3, h, code("complex-step", n), skipped, skipped)
 
 
-def _one_sided_differences(prepared: CompiledPrepared, points: torch.Tensor) -> _Differences:
+def _one_sided_differences(prepared: CompiledPrepared, points: torch.Tensor) -> Differences:
     """Second-order one-sided differences, D(s) = (-3 f(x) + 4 f(x+s) - f(x+2s)) / 2s, into
     whichever side of the point the function is defined on: for points on a domain edge.
     Near an edge the function need not be smooth (x**1.5 at 0), so the error estimate does
@@ -284,7 +82,7 @@ def _one_sided_differences(prepared: CompiledPrepared, points: torch.Tensor) -> 
     x = points[:, wrt]
     h = eps(points.dtype) ** (1 / 3) * x.abs().clamp(min=1.0)
     h = (x + h) - x
-    best: _Differences | None = None
+    best: Differences | None = None
     for side in (1.0, -1.0):
         probes = []
         for m in (0.0, 1.0, 2.0, 4.0, 8.0):
@@ -304,8 +102,8 @@ def _one_sided_differences(prepared: CompiledPrepared, points: torch.Tensor) -> 
         order = torch.log2(step2 / step1).nan_to_num(2.0).clamp(0.25, 2.0)
         truncation = torch.where(step1 == 0, 0.0, step1 / (2**order - 1))
         ok = f.isfinite().all(dim=0)
-        found = _Differences(
-            levels[0], truncation, h, _code("one-sided", points.shape[0]), ~ok, torch.zeros_like(ok)
+        found = Differences(
+            levels[0], truncation, h, code("one-sided", points.shape[0]), ~ok, torch.zeros_like(ok)
         )
         if best is None:
             best = found
@@ -318,21 +116,21 @@ def _one_sided_differences(prepared: CompiledPrepared, points: torch.Tensor) -> 
     return best
 
 
-def _differences(prepared: CompiledPrepared, points: torch.Tensor) -> _Differences:
+def _differences(prepared: CompiledPrepared, points: torch.Tensor) -> Differences:
     edges = None
     if prepared.edged:
         edges = find_edges(prepared.tape, columns(points, True), list(prepared.wrt), points.dtype)
         edges = edges if edges.gaps else None
     distance = edges.distance() if edges is not None else None
     if prepared.scheme != "complex-step":
-        result = _central(prepared, points, prepared.scheme, distance)
+        result = central(prepared, points, prepared.scheme, distance)
     else:
         result = _complex_step(prepared, points)
         failed = ~result.values.isfinite().all(dim=1)
         if prepared.auto and bool(failed.any()):
             rows = failed.nonzero().flatten()
             part = None if distance is None else distance[rows]
-            _merge(result, rows, _central(prepared, points[rows], "richardson", part))
+            _merge(result, rows, central(prepared, points[rows], "richardson", part))
     with torch.no_grad():
         (f,) = prepared.tape.run(columns(points)).outputs
     # The complex extension exists where the real function does not (log at -1): a
@@ -345,7 +143,7 @@ def _differences(prepared: CompiledPrepared, points: torch.Tensor) -> _Differenc
     return result
 
 
-def _merge(result: _Differences, rows: torch.Tensor, other: _Differences) -> None:
+def _merge(result: Differences, rows: torch.Tensor, other: Differences) -> None:
     for name in ("values", "truncation", "steps", "skipped", "limited", "schemes"):
         getattr(result, name)[rows] = getattr(other, name)
 
@@ -359,7 +157,7 @@ def _first_partials(prepared: CompiledPrepared, points: torch.Tensor) -> tuple[t
     if bool(complex_rows.any()):
         rounding = torch.where(complex_rows, ad_bound(prepared, points), rounding)
     if not bool(complex_rows.all()):
-        factors = torch.tensor([_ROUNDING.get(name, 0.0) for name in SCHEMES], dtype=points.dtype)
+        factors = torch.tensor([ROUNDING.get(name, 0.0) for name in SCHEMES], dtype=points.dtype)
         real = factors[d.schemes][:, None] * tape_bound(prepared.tape, points) / d.steps
         rounding = torch.where(complex_rows, rounding, real)
     bound = FD_SAFETY * (d.truncation + rounding)
@@ -478,7 +276,7 @@ def _higher_partial(
     h = torch.where(skipped[:, None], default, h)
     function_bound = tape_bound(tape, points)[:, 0]
     gradient = gradient_target(len(tape.variables), used)
-    at_point, slope = _value_and_slope(replace(single, target=gradient), points)
+    at_point, slope = value_and_slope(replace(single, target=gradient), points)
     signs = list(itertools.product((1.0, -1.0), repeat=n))
     weights = torch.tensor([math.prod(s) for s in signs], dtype=points.dtype)
     tried: Tried = []
@@ -515,7 +313,7 @@ def _higher_partial(
         # The error estimate credits at most second order, Richardson or not: three levels
         # of a stencil with 2^n noisy probes rarely show the h^4 regime, and an order
         # measured too high divides the estimate by 15 where 3 is owed (float32 Hessians).
-        truncation = _truncation(levels[0], levels[1], levels[2], 2.0)
+        truncation = truncation_estimate(levels[0], levels[1], levels[2], 2.0)
         first = torch.ones_like(function_bound)
         for j in by:
             first = first * (2 * step[:, used.index(j)])
@@ -531,7 +329,7 @@ def _higher_partial(
         total = torch.where(unresolved, math.inf, (truncation + rounding).nan_to_num(math.inf))
         estimate = torch.where(unresolved, torch.nan, levels[0])
         tried.append((estimate, truncation, step[:, 0], total))
-    values, _, chosen, total, confirmed = _choose(tried)
+    values, _, chosen, total, confirmed = choose(tried)
     skipped = skipped | ~confirmed
     values = torch.where(skipped, torch.nan, values)
     bound = FD_SAFETY * total

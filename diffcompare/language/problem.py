@@ -9,8 +9,8 @@ from typing import Any
 
 import sympy
 
-from .errors import UsageError
-from .splitting import split_top_level
+from diffcompare.errors import UsageError
+from diffcompare.language.splitting import split_top_level
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,15 @@ from typing import Any
 
 import torch
 
-from . import finite_differences
-from .autodiff import ad_bound, forward_bound, forward_evaluate, reverse_evaluate
-from .compiler import Tape, compile_exprs, compile_problem
-from .edges import has_edges
-from .errors import UsageError
-from .method_types import Check, CompiledPrepared, Settings, columns, tape_bound
-from .problem import Problem
-from .symbolic import Derivatives, derive, raw_derivatives
-from .targets import Target
+from diffcompare.errors import UsageError
+from diffcompare.language.problem import Problem
+from diffcompare.paths import finite_differences
+from diffcompare.paths.autodiff import ad_bound, forward_bound, forward_evaluate, reverse_evaluate
+from diffcompare.paths.compiler import Tape, compile_exprs, compile_problem
+from diffcompare.paths.edges import has_edges
+from diffcompare.paths.method_types import Check, CompiledPrepared, Settings, columns, tape_bound
+from diffcompare.paths.symbolic import Derivatives, derive, raw_derivatives
+from diffcompare.paths.targets import Target
 
 
 def _quiet(bound: torch.Tensor) -> Check:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .compiler import Node, Tape, apply_node
+from diffcompare.paths.compiler import Node, Tape, apply_node
 
 
 def nonfinite_backward(tape: Tape, point: Sequence[float], dtype: torch.dtype) -> str | None:

@@ -10,18 +10,18 @@ from typing import Any, TypeVar
 
 import torch
 
-from .edges import Edges, find_edges
-from .error_model import eps
-from .errors import UsageError
-from .method_types import DTYPES, Check, CompiledPrepared, Settings, columns
-from .methods import METHODS, SymbolicPrepared
-from .parser import parse
-from .problem import Problem, point_values
-from .reference import REFERENCE_DIGITS, reference
-from .report import Cost, PointResult, Report, Timing
-from .symbolic import SIMPLIFY_SECONDS, Derivatives
-from .targets import Target, make_target
-from .verdicts import Context, estimate, judge
+from diffcompare.errors import UsageError
+from diffcompare.judging.verdicts import Context, estimate, judge
+from diffcompare.language.parser import parse
+from diffcompare.language.problem import Problem, point_values
+from diffcompare.paths.edges import Edges, find_edges
+from diffcompare.paths.error_model import eps
+from diffcompare.paths.method_types import DTYPES, Check, CompiledPrepared, Settings, columns
+from diffcompare.paths.methods import METHODS, SymbolicPrepared
+from diffcompare.paths.reference import REFERENCE_DIGITS, reference
+from diffcompare.paths.symbolic import SIMPLIFY_SECONDS, Derivatives
+from diffcompare.paths.targets import Target, make_target
+from diffcompare.report import Cost, PointResult, Report, Timing
 
 Point = Mapping[str, float]
 T = TypeVar("T")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from .render_arrays import (
+from diffcompare.render.arrays import (
     Block,
     columns,
     elide,
@@ -18,9 +19,12 @@ from .render_arrays import (
     vector_text,
     worst_entry,
 )
-from .render_arrays import number as _number
-from .report import AGREE, DISAGREE, Cost, MethodPoint, PointResult, Report
-from .sweep import SweepReport
+from diffcompare.render.arrays import number as _number
+from diffcompare.verdict import AGREE, DISAGREE
+
+if TYPE_CHECKING:
+    from diffcompare.report import Cost, MethodPoint, PointResult, Report
+    from diffcompare.sweep import SweepReport
 
 FORMULAS = 8
 """Formula lines shown; the JSON has every one."""

@@ -11,25 +11,25 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .cli import (
+from diffcompare.cli.options import (
     SHAPE_OPTION,
     WRT_OPTION,
-    _Command,
+    Command,
     explanation_options,
     given_points,
     parse_shape_options,
 )
-from .errors import UsageError
+from diffcompare.errors import UsageError
 
 if TYPE_CHECKING:
-    from .explanation import Explanation
-    from .problem import Problem
+    from diffcompare.explanation.model import Explanation
+    from diffcompare.language.problem import Problem
 
 GRAPH_FORMATS = ("dot", "svg", "png", "pdf")
 """File endings --graph writes: DOT itself, or what Graphviz's `dot` makes of it."""
 
 
-@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("expr")
 @click.option(
     "--at",
@@ -63,7 +63,7 @@ def explain_command(
       diffcompare explain "sin(x**2)" --at x=1 --format latex --graph g.dot
       diffcompare explain "[x0**2+4*x1, x1**3+2*x0]" --at x0=1,x1=2
     """
-    from .parser import parse  # deferred: loads SymPy
+    from diffcompare.language.parser import parse  # deferred: loads SymPy
 
     problem = parse(expr, shapes=parse_shape_options(shapes))
     at = given_points(problem, points)
@@ -85,8 +85,8 @@ def run_explain(
     Raises UsageError for no points, an unknown format, language or graph file ending, or
     a graph that cannot be written.
     """
-    from .explain_render import render
-    from .explanation import explain
+    from diffcompare.explanation.build import explain
+    from diffcompare.render.explanation import render
 
     if not points:
         raise UsageError("an explanation needs a point: give one with --at, e.g. --at x=2")
@@ -104,7 +104,7 @@ def run_explain(
 def write_graph(explanation: Explanation, path: str, lang: str = "en") -> None:
     """Write the explanation's graph to `path`: DOT text for .dot, else through Graphviz's
     `dot` (.svg, .png, .pdf). Raises UsageError when `dot` is missing or fails."""
-    from .explain_render import to_dot
+    from diffcompare.render.explanation import to_dot
 
     kind = _graph_format(path)
     text = to_dot(explanation, lang)

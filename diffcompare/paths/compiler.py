@@ -18,9 +18,9 @@ from typing import Any
 import sympy
 import torch
 
-from .errors import DiffCompareError
-from .ops import BY_NODE, OPS, Op
-from .problem import Problem
+from diffcompare.errors import DiffCompareError
+from diffcompare.language.ops import BY_NODE, OPS, Op
+from diffcompare.language.problem import Problem
 
 
 class CompileError(DiffCompareError):

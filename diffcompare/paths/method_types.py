@@ -9,11 +9,11 @@ from types import MappingProxyType
 
 import torch
 
-from .compiler import Tape
-from .error_model import running_bound, sensitivity
-from .errors import UsageError
-from .symbolic import SIMPLIFY_SECONDS
-from .targets import Target, gradient_target
+from diffcompare.errors import UsageError
+from diffcompare.paths.compiler import Tape
+from diffcompare.paths.error_model import running_bound, sensitivity
+from diffcompare.paths.symbolic import SIMPLIFY_SECONDS
+from diffcompare.paths.targets import Target, gradient_target
 
 FD_SCHEMES = ("auto", "central", "richardson", "complex-step")
 

@@ -9,9 +9,12 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from .problem import split_names
-from .report import MethodPoint, PointResult, Report, worst
+from diffcompare.language.problem import split_names
+
+if TYPE_CHECKING:
+    from diffcompare.report import MethodPoint, PointResult, Report
 
 FOLD = 6
 """An axis of a matrix longer than this shows its first and last KEEP entries only."""
@@ -260,3 +263,35 @@ def _listed(cells: list[str], reference: list[str], labels: Sequence[str]) -> li
     if len(entries) > LISTED:
         rows.append(["⋮", "", ""])
     return rows
+
+
+def nested(flat: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+    """Row-major `flat` as nested lists of `shape` (the one item for shape ())."""
+    if not shape:
+        return flat[0]
+    size = len(flat) // shape[0]
+    return [nested(flat[i * size : (i + 1) * size], shape[1:]) for i in range(shape[0])]
+
+
+def worst(point: MethodPoint, shape: tuple[int, ...]) -> dict[str, Any] | None:
+    """The entry with the largest error relative to its bound: its index in the shape and
+    its errors (None when no entry has an error)."""
+    scored = [
+        (error / bound if bound else (0.0 if error == 0 else math.inf), k)
+        for k, (error, bound) in enumerate(zip(point.abs_error, point.bound, strict=True))
+        if error is not None and bound is not None
+    ]
+    if not scored:
+        return None
+    _, k = max(scored, key=lambda s: s[0])  # the first of equals
+    index, rest = [], k
+    for size in reversed(shape or (1,)):
+        index.append(rest % size)
+        rest //= size
+    return {
+        "index": list(reversed(index)) if shape else [],
+        "abs_error": point.abs_error[k],
+        "rel_error": point.rel_error[k],
+        "ulps": point.ulps[k],
+        "bound": point.bound[k],
+    }

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .compiler import Node, Tape
-from .error_model import running_bound, sensitivity
+from diffcompare.paths.compiler import Node, Tape
+from diffcompare.paths.error_model import running_bound, sensitivity
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .errors import UsageError
-from .problem import Problem, split_names
+from diffcompare.errors import UsageError
+from diffcompare.language.problem import Problem, split_names
 
 MAX_ORDER = 6
 """The highest derivative order: beyond it no finite-difference stencil keeps any digits in

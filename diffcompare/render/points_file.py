@@ -12,7 +12,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from .errors import UsageError
+from diffcompare.errors import UsageError
 
 SUFFIXES = (".jsonl", ".npz")
 

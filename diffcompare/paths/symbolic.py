@@ -8,10 +8,10 @@ from fractions import Fraction
 
 import sympy
 
-from .deadline import OutOfTime, time_limit
-from .ops import BY_NODE, OPS
-from .problem import Problem
-from .targets import Target
+from diffcompare.language.deadline import OutOfTime, time_limit
+from diffcompare.language.ops import BY_NODE, OPS
+from diffcompare.language.problem import Problem
+from diffcompare.paths.targets import Target
 
 SIMPLIFY_SECONDS = 2.0
 """The default time one comparison may spend simplifying all its derivatives."""

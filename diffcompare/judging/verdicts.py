@@ -14,23 +14,15 @@ import mpmath
 import sympy
 import torch
 
-from .compiler import Tape
-from .diagnosis import nonfinite_backward
-from .edges import Edges
-from .finite_differences import one_sided
-from .method_types import Check
-from .reference import REFERENCE_DIGITS, reference
-from .report import (
-    AGREE,
-    DISAGREE,
-    NONDIFFERENTIABLE,
-    UNDEFINED,
-    MethodPoint,
-    OneSided,
-    PointResult,
-    finite_or_none,
-)
-from .targets import Target
+from diffcompare.judging.diagnosis import nonfinite_backward
+from diffcompare.paths.compiler import Tape
+from diffcompare.paths.edges import Edges
+from diffcompare.paths.finite_differences import one_sided
+from diffcompare.paths.method_types import Check
+from diffcompare.paths.reference import REFERENCE_DIGITS, reference
+from diffcompare.paths.targets import Target
+from diffcompare.report import MethodPoint, OneSided, PointResult, finite_or_none
+from diffcompare.verdict import AGREE, DISAGREE, NONDIFFERENTIABLE, UNDEFINED
 
 SIDE_STEP = 1e-30
 """The smallest offset, relative to max(1, |x|), at which one-sided derivatives are taken."""

@@ -10,7 +10,7 @@ import mpmath
 import sympy
 from mpmath.libmp import finf, fnan, fninf
 
-from .ops import OPS, Real, as_mpf
+from diffcompare.language.ops import OPS, Real, as_mpf
 
 REFERENCE_DIGITS = 50
 

@@ -1,0 +1,1 @@
+"""The command line: click commands for comparing and explaining, one dispatcher."""
