@@ -63,7 +63,8 @@ def check(
 
     Points: `at` (exactly those), else `samples` seeded points from `domain`
     ("x=-3:3,y=0.1:5" or a mapping; default -3:3) where the expression is real, finite and
-    smooth, plus simple probe points. `dtype` is what the candidate computes in: every entry
+    smooth, plus up to samples/4 simple probe points (small integers and halves). `dtype`
+    is what the candidate computes in: every entry
     is held to the bound of the engine's error model for a correct evaluation of the
     derivative in that dtype (autograd's bound for a torch function), plus `rtol` *
     |truth| and `ulps` units in the last place if given. A failure is shrunk to the
@@ -103,7 +104,8 @@ def check(
     else:
         setup = run.setup()
         rows = sample(setup, spans or [], samples, seed, run.torch_dtype)
-        rows += [r for r in probes(setup, spans or [], seed, run.torch_dtype) if r not in set(rows)]
+        simple = probes(setup, spans or [], seed, run.torch_dtype, max(4, samples // 4))
+        rows += [r for r in simple if r not in set(rows)]
     everywhere = run.truth(rows)
     truth = everywhere.usable_only()
     if not truth.rows:
