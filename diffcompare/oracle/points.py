@@ -151,7 +151,7 @@ def simpler_values(value: float) -> list[float]:
 
 
 def shrink_candidates(
-    row: Row, spans: Sequence[tuple[float, float]] | None, limit: int = 96
+    row: Row, spans: Sequence[tuple[float, float]] | None, limit: int = 24
 ) -> list[Row]:
     """Rows simpler than `row`: every other variable 0 (or 1); one variable simplified at a
     time; every variable simplified together; simplest first, inside `spans` if given."""
