@@ -15,7 +15,7 @@ import torch
 
 import diffcompare
 
-SHAPES = {"x": (2, 2), "W": (2, 2), "b": (2,)}  # a batch of 2 inputs of 2 features, 2 outputs
+SHAPES = {"x": (2, 2), "W": (2, 1), "b": (1,)}  # a batch of 2 inputs of 2 features, 1 output
 
 
 class CustomLinear(torch.autograd.Function):
