@@ -161,3 +161,10 @@ def test_gradcheck_is_reexported_from_the_oracle_when_present() -> None:
     from diffcompare.testing import gradcheck
 
     assert gradcheck is module.gradcheck
+
+
+def test_no_defined_point_in_the_default_domain_says_what_to_give() -> None:
+    with pytest.raises(UsageError, match="give a domain=") as caught:
+        diffcompare.check("log(x-5)", gradient=lambda x: 1 / (x - 5), samples=5)
+    assert "\n" not in str(caught.value)
+    assert diffcompare.check("log(x-5)", gradient=lambda x: 1 / (x - 5), domain="x=6:9", samples=5)

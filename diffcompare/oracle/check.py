@@ -110,7 +110,8 @@ def check(
     truth = everywhere.usable_only()
     if not truth.rows:
         raise UsageError(
-            "check: no point to check: " + "; ".join(dict.fromkeys(everywhere.reasons))
+            "check: no point to check (give a domain= where the expression is defined, or at=): "
+            + "; ".join(list(dict.fromkeys(everywhere.reasons))[:2])
         )
     asked = run.ask(truth)
     failures, failing_rows = run.failures(truth, asked)
