@@ -9,15 +9,19 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .comparison import compare
     from .explanation import Explanation, explain
+    from .oracle.check import check
+    from .oracle.report import CheckReport
     from .parser import parse
     from .problem import Problem
     from .report import Report
 
 __all__ = [
+    "CheckReport",
     "DiffCompareError",
     "Explanation",
     "Problem",
     "Report",
+    "check",
     "compare",
     "explain",
     "parse",
@@ -28,6 +32,8 @@ from .errors import DiffCompareError
 
 # Lazy re-exports: `import diffcompare` and `diffcompare --help` must not pay for torch.
 _LAZY = {
+    "check": "oracle.check",
+    "CheckReport": "oracle.report",
     "compare": "comparison",
     "explain": "explanation",
     "Explanation": "explanation",
