@@ -426,4 +426,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         from .explain_cli import explain_command
 
         explain_command.main(args[1:], prog_name="diffcompare explain")
+    if args[:1] == ["conform"]:
+        from .cli_conform import conform_command
+
+        conform_command.main(args[1:], prog_name="diffcompare conform")
     cli.main(args, prog_name="diffcompare")
