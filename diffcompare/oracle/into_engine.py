@@ -86,14 +86,14 @@ def _exponent(expr: sympy.Expr) -> int | float:
 def _negated(term: sympy.Expr) -> sympy.Expr | None:
     """b when term is (-1)*b, as SymPy writes a subtracted b."""
     if isinstance(term, sympy.Mul) and len(term.args) == 2 and term.args[0] == -1:
-        return term.args[1]  # type: ignore[no-any-return]
+        return term.args[1]
     return None
 
 
 def _reciprocal(factor: sympy.Expr) -> sympy.Expr | None:
     """b when factor is b**-1 with b not a number, as SymPy writes a divisor b."""
     if isinstance(factor, sympy.Pow) and factor.exp == -1 and factor.base.free_symbols:
-        return factor.base  # type: ignore[no-any-return]
+        return factor.base
     return None
 
 
@@ -182,7 +182,7 @@ def _balanced(text: str) -> bool:
 
 def _text(expr: sympy.Expr) -> str:
     if isinstance(expr, sympy.Symbol):
-        return expr.name
+        return str(expr.name)
     if expr is sympy.pi:
         return "pi"
     if expr is sympy.E:

@@ -132,6 +132,7 @@ def reverse_at(
 
     rows = []
     for i in range(m if factors is not None else 0):
+        assert factors is not None
         cotangent = torch.zeros(m, dtype=dtype or flat.dtype)
         cotangent[i] = factors[i]
         rows.append(backward(cotangent))
@@ -189,6 +190,8 @@ def forward_at(
     import torch.autograd.forward_ad as fwad
 
     _load_forward_ad()
+    make_dual: Callable[..., torch.Tensor] = fwad.make_dual
+    unpack_dual: Callable[..., Any] = fwad.unpack_dual
     flat = candidate.flat
     into = dtype or flat.dtype
 
@@ -201,16 +204,17 @@ def forward_at(
             ):
                 t = flat.inputs[i]
                 primal = value.reshape(t.shape).to(dtype or t.dtype)
-                args[i] = fwad.make_dual(primal, p.reshape(t.shape).to(dtype or t.dtype))
+                args[i] = make_dual(primal, p.reshape(t.shape).to(dtype or t.dtype))
             outs = flat.outputs(flat.func(*args))
-            tangents = [fwad.unpack_dual(o).tangent for o in outs]
-            primals = [fwad.unpack_dual(o).primal.detach() for o in outs]
+            tangents = [unpack_dual(o).tangent for o in outs]
+            primals = [unpack_dual(o).primal.detach() for o in outs]
             return _flat(list(tangents), primals).to(into), primals
 
     n = x.numel()
     columns = []
     outs: list[torch.Tensor] = []
     for j in range(n if factors is not None else 0):
+        assert factors is not None
         tangent = torch.zeros(n, dtype=into)
         tangent[j] = factors[j]
         column, outs = push(tangent)
@@ -231,7 +235,8 @@ def _load_forward_ad() -> None:
 
     with warnings.catch_warnings(), fwad.dual_level():
         warnings.simplefilter("ignore", DeprecationWarning)
-        fwad.make_dual(torch.zeros(1), torch.zeros(1))
+        make_dual: Callable[..., Any] = fwad.make_dual
+        make_dual(torch.zeros(1), torch.zeros(1))
 
 
 def forward_jacobian(candidate: Candidate) -> Found | None:

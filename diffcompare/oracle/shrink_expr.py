@@ -135,4 +135,4 @@ def _replace(expr: sympy.Expr, old: sympy.Expr, new: sympy.Expr) -> sympy.Expr:
     args = [_replace(a, old, new) for a in expr.args]
     if all(a is b for a, b in zip(args, expr.args, strict=True)):
         return expr
-    return expr.func(*args, evaluate=False)  # type: ignore[no-any-return]
+    return expr.func(*args, evaluate=False)
