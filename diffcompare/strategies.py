@@ -111,7 +111,7 @@ def points(
 
     problem = parse(expr, shapes=shapes) if shapes else parse(expr)
     spans = ranges(problem, domain)
-    setup = prepare(problem, wrt, dtype, "auto", 0)
+    prepared: list[Any] = []  # the engine's setup, made on the first draw (not at import)
     tdtype = torch.float32 if dtype == "float32" else torch.float64
 
     def coordinate(low: float, high: float) -> st.SearchStrategy[float]:
@@ -120,7 +120,9 @@ def points(
     @st.composite
     def build(draw: Any) -> dict[str, Any]:
         row = tuple(draw(coordinate(lo, hi)) for lo, hi in spans)
-        kept = usable_rows(setup, [row], tdtype)
+        if not prepared:
+            prepared.append(prepare(problem, wrt, dtype, "auto", 0))
+        kept = usable_rows(prepared[0], [row], tdtype)
         assume(bool(kept))
         return user_point(problem, kept[0])
 

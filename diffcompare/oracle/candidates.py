@@ -29,6 +29,20 @@ class Truth:
     outputs: int
     wrt: tuple[str, ...]  # the wrt scalar components
 
+    def usable_only(self) -> Truth:
+        """The same truth at the usable rows alone (a candidate is never asked elsewhere)."""
+        keep = np.nonzero(self.usable)[0]
+        return Truth(
+            rows=[self.rows[i] for i in keep],
+            reference=self.reference[keep],
+            bound=self.bound[keep],
+            usable=self.usable[keep],
+            reasons=[self.reasons[i] for i in keep],
+            labels=self.labels,
+            outputs=self.outputs,
+            wrt=self.wrt,
+        )
+
 
 @dataclass(frozen=True)
 class Asked:

@@ -63,7 +63,8 @@ def check(
 
     Points: `at` (exactly those), else `samples` seeded points from `domain`
     ("x=-3:3,y=0.1:5" or a mapping; default -3:3) where the expression is real, finite and
-    smooth, plus simple probe points. `dtype` is what the candidate computes in: every entry
+    smooth, plus up to samples/4 simple probe points (small integers and halves). `dtype`
+    is what the candidate computes in: every entry
     is held to the bound of the engine's error model for a correct evaluation of the
     derivative in that dtype (autograd's bound for a torch function), plus `rtol` *
     |truth| and `ulps` units in the last place if given. A failure is shrunk to the
@@ -103,8 +104,14 @@ def check(
     else:
         setup = run.setup()
         rows = sample(setup, spans or [], samples, seed, run.torch_dtype)
-        rows += [r for r in probes(setup, spans or [], seed, run.torch_dtype) if r not in set(rows)]
-    truth = run.truth(rows)
+        simple = probes(setup, spans or [], seed, run.torch_dtype, max(4, samples // 4))
+        rows += [r for r in simple if r not in set(rows)]
+    everywhere = run.truth(rows)
+    truth = everywhere.usable_only()
+    if not truth.rows:
+        raise UsageError(
+            "check: no point to check: " + "; ".join(dict.fromkeys(everywhere.reasons))
+        )
     asked = run.ask(truth)
     failures, failing_rows = run.failures(truth, asked)
     minimal = minimal_failure = None
@@ -120,14 +127,14 @@ def check(
         dtype=dtype if kind != "formula" else "exact",
         wrt=truth.wrt,
         entries=asked.labels,
-        points_checked=int(truth.usable.sum()),
-        points_skipped=int((~truth.usable).sum()),
+        points_checked=len(truth.rows),
+        points_skipped=len(everywhere.rows) - len(truth.rows),
         failing_points=len(failing_rows),
         failures=tuple(failures[:KEPT]),
         minimal=minimal,
         minimal_failure=minimal_failure,
         proof=proof,
-        notes=asked.notes + run.skip_note(truth),
+        notes=asked.notes + run.skip_note(everywhere),
         seed=seed,
         tolerance=run.tolerance(),
     )
@@ -284,7 +291,9 @@ class _Run:
             rows = usable_rows(self.setup(), shrink_candidates(best_row, spans), self.torch_dtype)
             if not rows:
                 break
-            truth = self.truth(rows)
+            truth = self.truth(rows).usable_only()
+            if not truth.rows:
+                break
             found, bad_rows = self.failures(truth, self.ask(truth))
             if not bad_rows:
                 break

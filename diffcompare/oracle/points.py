@@ -89,9 +89,11 @@ def sample(
     return found[:count]
 
 
-def probes(setup: Setup, spans: Sequence[tuple[float, float]], seed: int, dtype: Any) -> list[Row]:
-    """Simple points (small integers and halves in the domain) where hand-written gradients
-    often slip: branches at 0 and 1, integer powers; the usable ones only."""
+def probes(
+    setup: Setup, spans: Sequence[tuple[float, float]], seed: int, dtype: Any, count: int
+) -> list[Row]:
+    """At most `count` simple points (small integers and halves in the domain) where
+    hand-written gradients often slip: branches at 0 and 1, integer powers; the usable ones."""
     import torch
 
     values = [
@@ -99,8 +101,9 @@ def probes(setup: Setup, spans: Sequence[tuple[float, float]], seed: int, dtype:
     ]
     grid = itertools.product(*values)
     rows = list(itertools.islice(grid, 4 * MAX_PROBES))
-    if len(rows) > MAX_PROBES:
-        rows = random.Random(seed).sample(rows, MAX_PROBES)
+    count = min(count, MAX_PROBES)
+    if len(rows) > count:
+        rows = random.Random(seed).sample(rows, count)
     if not rows:
         return []
     table = torch.tensor(rows, dtype=torch.float64).to(dtype)
@@ -148,7 +151,7 @@ def simpler_values(value: float) -> list[float]:
 
 
 def shrink_candidates(
-    row: Row, spans: Sequence[tuple[float, float]] | None, limit: int = 96
+    row: Row, spans: Sequence[tuple[float, float]] | None, limit: int = 24
 ) -> list[Row]:
     """Rows simpler than `row`: every other variable 0 (or 1); one variable simplified at a
     time; every variable simplified together; simplest first, inside `spans` if given."""

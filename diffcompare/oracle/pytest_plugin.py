@@ -90,6 +90,7 @@ def diffcompare_oracle(request: pytest.FixtureRequest) -> Oracle:
     return Oracle(_setting(config, "samples"), _setting(config, "seed"), config.stash[TALLY])
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist sends the worker's output to the controller
 def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand the tally to the controller
