@@ -7,9 +7,10 @@ The truth is the complex-step derivative where the function takes complex inputs
 analytic there, else Richardson-extrapolated central differences, each with its error
 estimate, computed in float64 even for float32 inputs where the function allows. A
 candidate entry is allowed that estimate plus what a correct implementation in the
-inputs' dtype can be off by: a few ulps of the entry, and the rounding noise measured by
-re-running the candidate at inputs moved by one ulp (rounding errors change with the last
-bits of the inputs; a wrong gradient does not). No fixed atol, unless one is passed.
+inputs' dtype can be off by: a few ulps of the entry, and its rounding noise, measured
+(ECnoise: the candidate re-run along a short line through the inputs, where every rounding
+changes and a wrong gradient does not) and from the same code in the other precision. No
+fixed atol, unless one is passed.
 
 Reverse mode is checked with cotangents that are not 1 (each output entry's unit vector
 times a random factor, and one dense random cotangent), so a backward that ignores
@@ -29,7 +30,7 @@ import torch
 from ._internals import SAFETY
 from .flat import FlatFunction, output_labels
 from .modes import Candidate, forward_at, forward_jacobian, reverse_at, reverse_jacobian
-from .tensor_fd import richardson
+from .tensor_fd import ecnoise, richardson
 from .truth import Truth, true_jacobian, truth_call
 
 try:
@@ -232,7 +233,7 @@ def _fast(
 
 
 def _points(candidate: Candidate) -> list[torch.Tensor]:
-    return [candidate.flat.x0, *candidate.perturbed()]
+    return candidate.nearby()
 
 
 def _projection(
@@ -245,9 +246,7 @@ def _projection(
     rtol: float | None,
 ) -> list[str]:
     got = runs[0].to(truth.dtype)
-    noise = torch.zeros_like(got)
-    for other in runs[1:]:
-        noise = torch.maximum(noise, (other.to(truth.dtype) - got).abs())
+    noise = ecnoise([r.to(truth.dtype) for r in runs])
     limit = allowed(truth, bound, noise, dtype, atol, rtol)
     wrong = ~((got - truth).abs() <= limit)
     return [

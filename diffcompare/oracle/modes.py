@@ -5,9 +5,9 @@ Reverse mode runs one backward pass per output entry i with grad_output c_i e_i 
 |c_i| in [0.5, 2]), so row i is c_i times the Jacobian's row: a backward that ignores
 grad_output returns the row itself. One more pass with a dense random cotangent u gives
 u^T J, which catches a backward that mixes up entries of grad_output. Forward mode does the
-same by columns with tangents c_j e_j and one dense v. Each is re-run at inputs moved by one
-ulp (PERTURBED_RUNS times): how far those results move is the rounding noise of the
-candidate at this point.
+same by columns with tangents c_j e_j and one dense v. Each is re-run along a short line
+through the inputs, and once in the other precision: the rounding noise of the candidate at
+this point (see `_noise`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from typing import Any
 import torch
 
 from .flat import FlatFunction
-
-PERTURBED_RUNS = 3
+from .tensor_fd import ecnoise, line
 
 
 @dataclass
@@ -42,15 +41,11 @@ class Candidate:
     def dense(self, count: int) -> torch.Tensor:
         return torch.randn(count, generator=self.generator, dtype=torch.float64).to(self.flat.dtype)
 
-    def perturbed(self) -> list[torch.Tensor]:
-        """The inputs moved by one ulp each, up or down at random, PERTURBED_RUNS times."""
-        x = self.flat.x0
-        runs = []
-        for _ in range(PERTURBED_RUNS):
-            up = torch.rand(x.shape, generator=self.generator) < 0.5
-            target = torch.where(up, torch.full_like(x, torch.inf), torch.full_like(x, -torch.inf))
-            runs.append(torch.nextafter(x, target))
-        return runs
+    def nearby(self) -> list[torch.Tensor]:
+        """Points on a short random line through the inputs (steps of sqrt(eps) of each
+        entry's scale): far enough apart that every rounding in the candidate changes,
+        near enough that its smooth change drops out of third and higher differences."""
+        return line(self.flat.x0, 7, torch.finfo(self.flat.dtype).eps ** 0.5)
 
 
 @dataclass(frozen=True)
@@ -159,10 +154,10 @@ def reverse_jacobian(candidate: Candidate) -> Found:
     factors = candidate.factors(m)
     u = candidate.dense(m)
     values, dense, outs = reverse_at(candidate, flat.x0, factors, u, True)
-    runs = [(*reverse_at(candidate, x, factors, u, False)[:2], 1.0) for x in candidate.perturbed()]
+    runs = [reverse_at(candidate, x, factors, u, False)[:2] for x in candidate.nearby()[1:]]
     other = _other_precision(flat)
     wide = _rescaled(flat, lambda: reverse_at(candidate, flat.x0, factors, u, False, other))
-    noise, dense_noise = _noise(runs + wide, values, dense)
+    noise, dense_noise = _noise((values, dense), runs, wide)
     scaled = factors[:, None].expand_as(values)
     return Found(
         "reverse mode",
@@ -251,10 +246,10 @@ def forward_jacobian(candidate: Candidate) -> Found | None:
     except (RuntimeError, NotImplementedError) as error:
         candidate.unsupported = "not supported by the function: " + str(error).splitlines()[0]
         return None
-    runs = [(*forward_at(candidate, x, factors, v)[:2], 1.0) for x in candidate.perturbed()]
+    runs = [forward_at(candidate, x, factors, v)[:2] for x in candidate.nearby()[1:]]
     other = _other_precision(flat)
     wide = _rescaled(flat, lambda: forward_at(candidate, flat.x0, factors, v, other))
-    noise, dense_noise = _noise(runs + wide, values, dense)
+    noise, dense_noise = _noise((values, dense), runs, wide)
     scaled = factors[None, :].expand_as(values)
     return Found(
         "forward mode",
@@ -307,19 +302,18 @@ def _rescaled(
 
 
 def _noise(
-    runs: list[Measured], values: torch.Tensor, dense: torch.Tensor
+    at: tuple[torch.Tensor, torch.Tensor],
+    runs: list[tuple[torch.Tensor, torch.Tensor]],
+    wide: list[Measured],
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The largest distance of each entry from the runs, times each run's scale."""
-    noise = torch.zeros_like(values)
-    dense_noise = torch.zeros_like(dense)
-    for other, other_dense, scale in runs:
-        apart = scale * (other.to(values.dtype) - values).abs()
-        noise = torch.maximum(noise, torch.where(apart.isfinite(), apart, 0.0))
-        dense_apart = scale * (other_dense.to(dense.dtype) - dense).abs()
-        dense_noise = torch.maximum(
-            dense_noise, torch.where(dense_apart.isfinite(), dense_apart, 0.0)
-        )
-    return noise, dense_noise
-
-
-Run = Callable[[Candidate], Any]
+    """The candidate's rounding noise per entry (values, dense): ECnoise over the runs at
+    the nearby points (`at` the first), or the rescaled distance from the other precision,
+    whichever is larger."""
+    values = ecnoise([at[0], *(r[0] for r in runs)])
+    dense = ecnoise([at[1], *(r[1] for r in runs)])
+    for other, other_dense, scale in wide:
+        apart = scale * (other.to(at[0].dtype) - at[0]).abs()
+        values = torch.maximum(values, torch.where(apart.isfinite(), apart, 0.0))
+        dense_apart = scale * (other_dense.to(at[1].dtype) - at[1]).abs()
+        dense = torch.maximum(dense, torch.where(dense_apart.isfinite(), dense_apart, 0.0))
+    return values, dense

@@ -81,25 +81,41 @@ def richardson(call: Flat, x: torch.Tensor, j: int, step: float | None = None) -
     return Column(values, FD_SAFETY * total, "richardson", float(chosen.max()), converged)
 
 
-def noise(call: Flat, x: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """The function's rounding noise near x, per output: from the k-th differences
-    (k = 3 ... 6) of f at x + i delta v (v a seeded random direction over every input
-    entry, so every rounding changes; delta = 2^-26 of each entry's scale), where the
-    smooth part is negligible and independent noise of size s gives a k-th difference of
-    size s sqrt(C(2k, k)): Moré and Wild's ECnoise, simplified. A function whose value
-    cancels (x y + x (c - y)) has noise far above eps |f|, which a difference's rounding
-    term needs."""
+NOISE_POINTS = 10
+
+
+def line(x: torch.Tensor, seed: int, relative: float) -> list[torch.Tensor]:
+    """NOISE_POINTS points x + i delta v along a seeded random direction v over every entry
+    (normal, so no step is a power of two that would line rounding up with the grid), delta
+    `relative` of each entry's scale."""
     g = torch.Generator().manual_seed(seed)
-    signs = torch.where(torch.rand(x.shape, generator=g) < 0.5, -1.0, 1.0).to(x.dtype)
-    step = 2.0**-26 * x.abs().clamp(min=1.0) * signs
-    table = torch.stack([call(x + i * step) for i in range(7)])
+    v = torch.randn(x.shape, generator=g, dtype=torch.float64).to(x.dtype)
+    step = relative * x.abs().clamp(min=1.0) * v
+    return [x, *(x + i * step for i in range(1, NOISE_POINTS))]
+
+
+def ecnoise(values: list[torch.Tensor]) -> torch.Tensor:
+    """The rounding noise of a function sampled at closely spaced points on a line, per
+    entry: the k-th differences (k = 3 ... 6) of the samples, whose smooth part is
+    negligible at such steps while independent noise of size s gives differences of size
+    s sqrt(C(2k, k)) (More and Wild's ECnoise, simplified): the root mean square over the
+    positions, the largest over k."""
+    table = torch.stack(values)
+    table = table.abs() if table.is_complex() else table
     found = torch.zeros_like(table[0])
     for k in range(1, 7):
         table = table[1:] - table[:-1]
         if k >= 3:
-            scale = math.sqrt(math.comb(2 * k, k))
-            found = torch.maximum(found, table.abs().amax(dim=0) / scale)
-    return found.real.nan_to_num(0.0) if not found.is_complex() else found.abs().nan_to_num(0.0)
+            rms = table.pow(2).mean(dim=0).sqrt() / math.sqrt(math.comb(2 * k, k))
+            found = torch.maximum(found, rms.nan_to_num(0.0, posinf=0.0))
+    return found
+
+
+def noise(call: Flat, x: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """The function's rounding noise near x, per output (ECnoise along a random line with
+    steps of 2^-26 of each entry's scale). A function whose value cancels (x y + x (c - y))
+    has noise far above eps |f|, which a difference's rounding term needs."""
+    return ecnoise([call(p) for p in line(x, seed, 2.0**-26)])
 
 
 def _richardson_at(
