@@ -15,9 +15,10 @@ fixed atol, unless one is passed.
 Reverse mode is checked with cotangents that are not 1 (each output entry's unit vector
 times a random factor, and one dense random cotangent), so a backward that ignores
 grad_output fails; forward mode (torch.autograd.forward_ad) is checked with tangents
-likewise. Where the check fails at an entry whose one-sided derivatives disagree, the
-message says "nondifferentiable at input k entry i" (or "on a domain edge") instead of
-reporting a mismatch.
+likewise. An input entry where the one-sided derivatives disagree beyond their estimates
+(a kink) or one side is undefined (a domain edge) is not judged: the check fails saying
+"nondifferentiable at input k[i]" or "on a domain edge at input k[i]", not "mismatch"
+(a central difference there is a subgradient that any answer might match by chance).
 """
 
 from __future__ import annotations
