@@ -195,3 +195,30 @@ def test_fast_mode_and_torch_keywords() -> None:
     with pytest.raises(ValueError, match="at least one input tensor to require gradient"):
         gradcheck(_softplus_sum, (x.detach(),))
     assert math.isfinite(float(_softplus_sum(x.detach())))
+
+
+def test_float32_parameters_keep_the_truth_in_float32_and_still_catch_a_slip() -> None:
+    # float64 inputs cannot meet float32 weights in a matmul: the truth is differenced in
+    # float32, with Richardson's larger error estimate, and still sees a 1e-4 slip.
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(4, 3, generator=g)
+    x = torch.randn(2, 4, generator=g).requires_grad_(True)
+
+    class Layer(torch.autograd.Function):
+        slip = 1.0
+
+        @staticmethod
+        def forward(ctx, x):  # type: ignore[no-untyped-def]
+            ctx.save_for_backward(x)
+            return torch.tanh(x @ w)
+
+        @classmethod
+        def backward(cls, ctx, grad):  # type: ignore[no-untyped-def]
+            (x,) = ctx.saved_tensors
+            y = torch.tanh(x @ w)
+            return (grad * (1 - y * y) * cls.slip) @ w.T
+
+    assert gradcheck(Layer.apply, (x,))
+    Layer.slip = 1.0001
+    with pytest.raises(GradcheckError, match="reverse mode: d output\\[.*richardson"):
+        gradcheck(Layer.apply, (x,))

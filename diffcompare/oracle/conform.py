@@ -118,6 +118,10 @@ class ConformReport:
                 lines.append(
                     f"    from {f.failing} failing expressions, e.g. {f.example.describe()}"
                 )
+        lines.append(
+            "bound: per point and entry, the first-order rounding bound of the same graph in "
+            f"{self.dtype} (what torch's autograd is held to)"
+        )
         lines.append("per op (expressions using it: failing / tried):")
         cells = [f"{r.op} {r.failed}/{r.tried}{' <-' if r.suspect else ''}" for r in self.ops]
         for i in range(0, len(cells), 6):
