@@ -53,7 +53,7 @@ def main() -> int:
                 "x@W+b",
                 function=lambda x, W, b, layer=layer: layer.apply(x, W, b),
                 shapes=SHAPES,
-                samples=4,
+                samples=3,
                 dtype=dtype,
             )
             outcome[layer.__name__, dtype] = report.ok

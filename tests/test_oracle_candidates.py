@@ -9,7 +9,7 @@ import torch
 
 import diffcompare
 
-SHAPES = {"W": (2, 3), "x": (3,), "b": (2,)}
+SHAPES = {"W": (2, 2), "x": (2,), "b": (2,)}
 
 
 def vjp_correct(c, x, y):
@@ -57,7 +57,7 @@ class LinearTransposedBug(Linear):
     @staticmethod
     def backward(ctx, g):
         W, x = ctx.saved_tensors
-        return torch.outer(g, x), W[:, :3].T @ torch.ones_like(g), g  # grad_output ignored for x
+        return torch.outer(g, x), W.T @ torch.ones_like(g), g  # grad_output ignored for x
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -66,20 +66,20 @@ def test_linear_layer_function_reverse_and_forward(dtype: str) -> None:
         "W@x+b",
         function=lambda W, x, b: Linear.apply(W, x, b),
         shapes=SHAPES,
-        samples=8,
+        samples=4,
         dtype=dtype,
     )
     assert report.ok, str(report)
-    assert "jvp y[0]" in report.entries and "W[1,2]" in report.entries and not report.notes
+    assert "jvp y[0]" in report.entries and "W[1,1]" in report.entries and not report.notes
     bad = diffcompare.check(
         "W@x+b",
         function=lambda W, x, b: LinearTransposedBug.apply(W, x, b),
         shapes=SHAPES,
-        samples=8,
+        samples=4,
         dtype=dtype,
     )
     assert not bad.ok
-    assert {f.entry for f in bad.failures} <= {"x[0]", "x[1]", "x[2]"}
+    assert {f.entry for f in bad.failures} <= {"x[0]", "x[1]"}
 
 
 def test_a_function_without_forward_mode_is_checked_in_reverse_and_says_so() -> None:

@@ -149,3 +149,15 @@ def test_a_per_point_gradient_is_asked_point_by_point() -> None:
 
     assert diffcompare.check("x**2", gradient=scalar_only, samples=5).ok
     assert all(np.ndim(c) == 0 for c in calls[1:])
+
+
+def test_gradcheck_is_reexported_from_the_oracle_when_present() -> None:
+    try:
+        from diffcompare.oracle import gradcheck as module
+    except ImportError:
+        with pytest.raises(ImportError):
+            from diffcompare.testing import gradcheck  # noqa: F401
+        return
+    from diffcompare.testing import gradcheck
+
+    assert gradcheck is module.gradcheck

@@ -337,8 +337,9 @@ def _forward(
     def positional(*args: Any) -> Any:
         return function(**dict(zip(keys, args, strict=True)))
 
-    _, out = jvp(positional, tuple(tensors[k] for k in keys), tuple(tangents[k] for k in keys))
-    return out.detach().double().reshape(-1).numpy()
+    result = jvp(positional, tuple(tensors[k] for k in keys), tuple(tangents[k] for k in keys))
+    out: np.ndarray = result[1].detach().double().reshape(-1).numpy()
+    return out
 
 
 def _output_labels(problem: Problem) -> list[str]:

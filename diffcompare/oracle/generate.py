@@ -1,6 +1,6 @@
 """Seeded random expression texts built from the op table: the test corpus, and the oracle's
 hypothesis strategies and conformance runs (the same generator, driven by a Random or by
-hypothesis draws through the three calls of `Chooser`).
+hypothesis draws through the calls of `Chooser`).
 
 The functions and their arities come from `diffcompare.ops.FUNCTIONS` and their real
 domains from each row's `domain`, so a new row joins the corpus without an edit here.
@@ -20,7 +20,7 @@ import math
 import random
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from ._engine import FUNCTIONS, Op
 
@@ -35,7 +35,7 @@ MAX_DEPTH = 4
 
 
 class Chooser(Protocol):
-    """The three random choices the generator makes (random.Random has them; so does the
+    """The random choices the generator makes (random.Random has them; so does the
     hypothesis driver in diffcompare.strategies)."""
 
     def random(self) -> float: ...
@@ -62,7 +62,7 @@ class ExpressionGenerator:
         depth: int = MAX_DEPTH,
         rng: Chooser | None = None,
     ) -> None:
-        self.rng: Any = random.Random(seed) if rng is None else rng
+        self.rng: Chooser = rng if rng is not None else cast(Chooser, random.Random(seed))
         self.functions = dict(sorted(functions.items()))
         self.variables = tuple(variables)
         self.operators = tuple(operators)
