@@ -30,11 +30,14 @@ def _load(name: str) -> ModuleType:
     return module
 
 
-def test_torch_conforms() -> None:
-    report = conform(_load("torch_adapter").ADAPTER, count=8, seed=0)
+@pytest.mark.parametrize(("name", "count"), [("ADAPTER", 8), ("FLOAT32", 5)])
+def test_torch_conforms(name: str, count: int) -> None:
+    adapter = getattr(_load("torch_adapter"), name)
+    report = conform(adapter, count=count, seed=0)
     assert report.ok, str(report)
-    assert report.expressions >= 6 and report.points >= 3 * report.expressions - 3
+    assert report.expressions >= count - 2 and report.points >= 3 * report.expressions - 3
     assert "every gradient within its bound" in str(report)
+    assert report.dtype == adapter.dtype
 
 
 def test_correct_micrograd_conforms() -> None:

@@ -13,8 +13,6 @@ import torch
 
 from diffcompare.oracle.adapter import Adapter
 
-DTYPE = torch.float64
-
 
 def _stack(args: tuple[torch.Tensor, ...]) -> torch.Tensor:
     return torch.stack(torch.broadcast_tensors(*args))
@@ -70,20 +68,26 @@ OPS: Mapping[str, Callable[..., Any]] = {
 }
 
 
-def gradient(f: Callable[..., torch.Tensor], point: Mapping[str, float]) -> dict[str, float]:
-    leaves = {
-        name: torch.tensor(value, dtype=DTYPE, requires_grad=True) for name, value in point.items()
-    }
-    out = f(**leaves)
-    if not out.requires_grad:  # the expression does not depend on its variables
-        return dict.fromkeys(point, 0.0)
-    grads = torch.autograd.grad(out, list(leaves.values()), allow_unused=True)
-    return {name: 0.0 if g is None else float(g) for name, g in zip(leaves, grads, strict=True)}
+def torch_adapter(dtype: torch.dtype) -> Adapter:
+    """torch computing in `dtype` (float64 or float32)."""
+
+    def gradient(f: Callable[..., torch.Tensor], point: Mapping[str, float]) -> dict[str, float]:
+        leaves = {n: torch.tensor(v, dtype=dtype, requires_grad=True) for n, v in point.items()}
+        out = f(**leaves)
+        if not out.requires_grad:  # the expression does not depend on its variables
+            return dict.fromkeys(point, 0.0)
+        grads = torch.autograd.grad(out, list(leaves.values()), allow_unused=True)
+        return {n: 0.0 if g is None else float(g) for n, g in zip(leaves, grads, strict=True)}
+
+    name = str(dtype).removeprefix("torch.")
+    return Adapter(
+        name=f"torch {name}",
+        ops=OPS,
+        gradient=gradient,
+        constant=lambda value: torch.tensor(value, dtype=dtype),
+        dtype=name,
+    )
 
 
-ADAPTER = Adapter(
-    name="torch",
-    ops=OPS,
-    gradient=gradient,
-    constant=lambda value: torch.tensor(value, dtype=DTYPE),
-)
+ADAPTER = torch_adapter(torch.float64)
+FLOAT32 = torch_adapter(torch.float32)
