@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from diffcompare.explanation.model import Explanation
     from diffcompare.language.parser import parse
     from diffcompare.language.problem import Problem
-    from diffcompare.oracle.check import check
+    from diffcompare.oracle.checking import check
     from diffcompare.oracle.report import CheckReport
     from diffcompare.report import Report
 
@@ -33,7 +33,7 @@ from diffcompare.errors import DiffCompareError
 
 # Lazy re-exports: `import diffcompare` and `diffcompare --help` must not pay for torch.
 _LAZY = {
-    "check": "oracle.check",
+    "check": "oracle.checking",
     "CheckReport": "oracle.report",
     "compare": "engine",
     "explain": "explanation.build",

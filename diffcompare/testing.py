@@ -21,7 +21,7 @@ def assert_gradient(expr: Any, **options: Any) -> Any:
     """diffcompare.check(expr, **options) (the same arguments), raising GradientMismatch with
     the report's message when the candidate fails; returns the CheckReport when it passes."""
     __tracebackhide__ = True
-    from diffcompare.oracle.check import check
+    from diffcompare.oracle.checking import check
 
     report = check(expr, **options)
     if not report.ok:

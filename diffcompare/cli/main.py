@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from typing import NoReturn
 
 from diffcompare.cli.compare import cli
@@ -16,12 +17,19 @@ from diffcompare.cli.compare import cli
 __all__ = ["cli", "main"]
 
 
+SUBCOMMANDS = {
+    "explain": ("diffcompare.cli.explain", "explain_command"),
+    "conform": ("diffcompare.cli.conform", "conform_command"),
+}
+"""`diffcompare NAME ...` runs the command NAME (module, click command), imported only then."""
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """The console script: `diffcompare explain ...` is the explain command, anything else
+    """The console script: `diffcompare NAME ...` runs the subcommand NAME, anything else is
     the comparison."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["explain"]:
-        from diffcompare.cli.explain import explain_command
-
-        explain_command.main(args[1:], prog_name="diffcompare explain")
+    if args[:1] and args[0] in SUBCOMMANDS:
+        module, name = SUBCOMMANDS[args[0]]
+        command = getattr(import_module(module), name)
+        command.main(args[1:], prog_name=f"diffcompare {args[0]}")
     cli.main(args, prog_name="diffcompare")

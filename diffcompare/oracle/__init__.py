@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from diffcompare.oracle.check import check
+    from diffcompare.oracle.checking import check
+    from diffcompare.oracle.conformance import conform
     from diffcompare.oracle.report import CheckReport, Failure
 
-__all__ = ["CheckReport", "Failure", "check"]
+__all__ = ["CheckReport", "Failure", "check", "conform"]
 
-_LAZY = {"check": "check", "CheckReport": "report", "Failure": "report"}
+# The modules are named checking and conformance, so the functions keep their short names.
+_LAZY = {
+    "check": "checking",
+    "conform": "conformance",
+    "CheckReport": "report",
+    "Failure": "report",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -31,7 +31,7 @@ class Oracle:
         self.samples, self.seed, self._tally = samples, seed, tally
 
     def check(self, expr: Any, **options: Any) -> Any:
-        from diffcompare.oracle.check import check
+        from diffcompare.oracle.checking import check
 
         options.setdefault("samples", self.samples)
         options.setdefault("seed", self.seed)
