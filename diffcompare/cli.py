@@ -426,4 +426,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         from .explain_cli import explain_command
 
         explain_command.main(args[1:], prog_name="diffcompare explain")
+    if args[:1] == ["serve"]:
+        from .cli_serve import serve_command
+
+        serve_command.main(args[1:], prog_name="diffcompare serve")
     cli.main(args, prog_name="diffcompare")
