@@ -7,8 +7,9 @@ non-finite result is null with a status saying why.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from annotated_types import Len
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 from typing_extensions import TypeAliasType
 
@@ -26,7 +27,8 @@ Shapes = dict[str, list[int]]
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "2" is not the number 2, 1 is not true; unknown fields are refused.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     expr: str = Field(
         description="The expression in diffcompare's input language (never executed).",
@@ -66,7 +68,7 @@ class ExplainRequest(_Request):
 
 
 class SweepRequest(_Request):
-    domain: str | dict[str, tuple[FiniteFloat, FiniteFloat]] | None = Field(
+    domain: str | dict[str, Annotated[list[FiniteFloat], Len(2, 2)]] | None = Field(
         None, description='Ranges: "x=-3:3,y=0.1:5" or {"x": [-3, 3]}; default -3:3.'
     )
     samples: int = Field(10_000, ge=1, le=MAX_SWEEP)
