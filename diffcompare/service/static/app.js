@@ -161,19 +161,22 @@ async function runCompare(event) {
   }
   $("compare").disabled = true;
   $("compare").textContent = "Comparing…";
+  let answer;
   try {
-    const { ok, status, data } = await post("/v1/compare", body);
-    if (!ok) {
-      $("result").hidden = true;
-      showError(data, status, "Expression");
-      return;
-    }
-    showReport(data);
-    await runExplain(data, body);
+    answer = await post("/v1/compare", body);
   } finally {
     $("compare").disabled = false;
     $("compare").textContent = "Compare";
   }
+  if (!answer.ok) {
+    $("result").hidden = true;
+    showError(answer.data, answer.status, "Expression");
+    return;
+  }
+  showReport(answer.data);
+  $("explain").textContent = "Explaining…";
+  $("dot").textContent = "";
+  await runExplain(answer.data, body);
 }
 
 function showReport(report) {
