@@ -165,7 +165,7 @@ def create_app(limits: ServiceLimits | None = None, pool: WorkerPool | None = No
         body = error_body("http", str(error.detail))
         return Response(body, error.status_code, error.headers, "application/json")
 
-    app.add_middleware(BodyLimit, max_body=limits.max_body)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, max_body=limits.max_body)
     return app
 
 

@@ -70,10 +70,10 @@ def check_formula(
     report = compare(
         problem, wrt=wrt, samples=samples, seed=seed, timing_budget=0, simplify_seconds=0
     )
-    points = []
+    points: list[dict[str, Any]] = []
     for point in report.points:
         reference = point.reference[0]
-        if not math.isfinite(reference):
+        if reference is None or not math.isfinite(reference):
             continue
         at = dict(zip(report.variables, point.at, strict=True))
         value = _value(claimed, {symbols[n]: v for n, v in at.items()})
@@ -85,10 +85,10 @@ def check_formula(
     if not points:
         verdict, message = "undetermined", "no seeded point where the expression is smooth"
     elif wrong:
-        at = ", ".join(f"{n}={v:g}" for n, v in wrong[0]["at"].items())
+        where = ", ".join(f"{n}={v:g}" for n, v in wrong[0]["at"].items())
         verdict = "incorrect"
         message = (
-            f"the formula gives {_show(wrong[0]['claimed'])} at {at}, where the derivative is "
+            f"the formula gives {_show(wrong[0]['claimed'])} at {where}, where the derivative is "
             f"{wrong[0]['reference']:.17g} ({len(wrong)} of {len(points)} points differ)"
         )
     else:

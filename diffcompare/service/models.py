@@ -20,7 +20,7 @@ MAX_SWEEP = 1_000_000
 """Points one sweep may evaluate; the deadline bounds it too."""
 
 Value = TypeAliasType("Value", FiniteFloat | list["Value"])  # type: ignore[misc]
-Point = dict[str, Value]  # type: ignore[valid-type]
+Point = dict[str, Value]  # type: ignore[misc]
 Dtype = Literal["float64", "float32"]
 Scheme = Literal["auto", "central", "richardson", "complex-step"]
 Shapes = dict[str, list[int]]

@@ -75,7 +75,8 @@ class _Worker:
 
     @property
     def pid(self) -> int | None:
-        return self.process.pid
+        pid: int | None = self.process.pid
+        return pid
 
     def wait_ready(self, seconds: float) -> bool:
         """Wait for the worker's ready message (its versions); False if it died or hung."""

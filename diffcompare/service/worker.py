@@ -31,7 +31,7 @@ def set_phase(text: str) -> None:
 
 def _where(signum: int, frame: FrameType | None) -> None:
     # SIGUSR1 from the parent: the deadline passed. Add the innermost frames to the phase.
-    names = []
+    names: list[str] = []
     while frame is not None and len(names) < 40:
         module = frame.f_globals.get("__name__", "?")
         names.append(f"{module}.{frame.f_code.co_name}")
