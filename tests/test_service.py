@@ -323,6 +323,31 @@ async def test_saturated_is_503_with_retry_after(
     assert (await tight_client.post("/v1/compare", json=QUICK)).status_code == 200
 
 
+def vm_size_mb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError(f"no VmSize for {pid}")
+
+
+async def test_past_the_memory_cap_is_422_and_the_worker_is_replaced(pool: WorkerPool) -> None:
+    # A cap 150 MiB above what a warm worker maps: room for small requests, not for a sweep
+    # of 300,000 points in three variables.
+    warm = max(vm_size_mb(pid) for pid in pool.pids().values() if pid)
+    capped = started(ServiceLimits(workers=1, memory_mb=warm + 150, deadline=60))
+    try:
+        async for client in client_for(capped):
+            big = {"expr": "x*y*z+sin(x*y)*exp(z)", "samples": 300_000}
+            response = await client.post("/v1/sweep", json=big)
+            assert response.status_code == 422, response.text[:300]
+            assert response.json()["error"] == "memory" and "MiB" in response.json()["message"]
+            wait_ready(capped)
+            assert (await client.post("/v1/compare", json=QUICK)).status_code == 200
+        assert capped.stats()["started"] == 2
+    finally:
+        capped.close()
+
+
 async def test_a_worker_killed_mid_request_is_503_and_the_next_request_succeeds(
     client: httpx.AsyncClient, pool: WorkerPool
 ) -> None:

@@ -98,17 +98,20 @@ def answer(kind: str, params: dict[str, Any], memory_mb: int = 0) -> tuple[int, 
     except tasks.DiffCompareError as error:
         return 422, strict_json(tasks.error_fields(error)), True
     except MemoryError:
-        cap = f" of {memory_mb} MiB" if memory_mb else ""
-        body = {
-            "error": "memory",
-            "message": f"the request needed more than the worker's memory cap{cap}",
-        }
-        return 422, strict_json(body), False
+        return 422, _out_of_memory(memory_mb), False
     except RecursionError:
         body = {"error": "too_deep", "message": "the expression nests too deeply to compute"}
         return 422, strict_json(body), False
     except Exception as error:  # an engine failure is an answer too, and is logged
+        if isinstance(error, RuntimeError) and "allocate memory" in str(error):
+            return 422, _out_of_memory(memory_mb), False  # torch's allocator hit the cap
         text = f"{type(error).__name__}: {' '.join(str(error).split())}"[:400]
         print(f"diffcompare worker: {kind} failed:\n{traceback.format_exc()}", file=sys.stderr)
         body = {"error": "engine", "message": f"the engine could not compute this: {text}"}
         return 422, strict_json(body), False
+
+
+def _out_of_memory(memory_mb: int) -> str:
+    cap = f" of {memory_mb} MiB" if memory_mb else ""
+    message = f"the request needed more memory than the worker's cap{cap} allows"
+    return strict_json({"error": "memory", "message": message})
