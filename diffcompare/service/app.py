@@ -49,6 +49,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 STATIC = files("diffcompare.service") / "static"
 
+DRAIN_BYTES = 16 * 1024 * 1024
+"""How much of a body over the limit is read (and dropped) before the 413, so that the client,
+still sending, reads the answer instead of a reset connection; past this it is cut off."""
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "The input is refused: the message says why."},
     413: {"model": ErrorResponse, "description": "The body is larger than the limit."},
@@ -202,21 +206,24 @@ class BodyLimit:
             return
         headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-type",)]
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+        if declared is not None and not declared.isdigit():
             await self._refuse(send, declared.decode("latin-1"))
             return
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 return  # the client went away
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                await self._refuse(send, f"more than {self.max_body}")
+            if size <= self.max_body:
+                chunks.append(chunk)
+            more = message.get("more_body", False)
+            if size > self.max_body and (not more or size > DRAIN_BYTES):
+                await self._refuse(send, str(size) if not more else f"more than {size}")
                 return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
+            if not more:
                 break
         body = b"".join(chunks)
         replayed = False
