@@ -11,6 +11,6 @@ if [ "$(id -u)" != "0" ]; then
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null \
+apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null \
     || echo "install-browser.sh: apt-get could not install chromium; the browser test will skip" >&2
 exit 0

@@ -363,3 +363,16 @@ async def test_a_worker_killed_mid_request_is_503_and_the_next_request_succeeds(
     after = await client.post("/v1/compare", json=QUICK)
     assert after.status_code == 200, after.text
     wait_ready(pool)
+
+
+async def test_a_client_that_goes_away_costs_the_pool_nothing(tight: WorkerPool) -> None:
+    wait_ready(tight)
+    running = tight.submit("compare", SLOW)
+    while not tight.busy_pids():
+        await asyncio.sleep(0.01)
+    waiting = tight.submit("compare", QUICK)
+    assert running.cancel() and waiting.cancel()  # as when their clients disconnect
+    while tight.busy_pids() or tight.stats()["ready"] < 1:
+        await asyncio.sleep(0.05)  # the slow one runs to its deadline; nothing is left hanging
+    answer = await asyncio.wait_for(asyncio.wrap_future(tight.submit("compare", QUICK)), 60)
+    assert answer.status == 200, answer.body

@@ -186,7 +186,13 @@ def test_the_page_in_a_real_browser(server: str) -> None:
             page.press("#expr", "Enter")
             expect(page.locator("#error")).to_contain_text("refused (422)", timeout=60_000)
             expect(page.locator("#error")).to_contain_text("column 5")
+            expect(page.locator("#preview-status")).to_contain_text("column 5", timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "service-page-refused.png"))
+
+            # The API docs render from the app's own Swagger UI copy, no CDN.
+            page.goto(f"{server}/docs")
+            expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=60_000)
+            assert page.locator(".opblock").count() >= 7
             assert failed == [], failed
         finally:
             context.close()

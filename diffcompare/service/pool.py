@@ -18,7 +18,7 @@ import queue
 import signal
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,14 @@ class _Job:
     params: dict[str, Any]
     future: Future[Outcome]
     enqueued: float = field(default_factory=time.monotonic)
+
+
+def _settle(job: _Job, outcome: Outcome) -> None:
+    # A client that went away cancelled its future; its answer has nowhere to go.
+    try:
+        job.future.set_result(outcome)
+    except InvalidStateError:
+        pass
 
 
 class _Worker:
@@ -250,7 +258,7 @@ class WorkerPool:
             except queue.Empty:
                 break
             if job is not None:
-                job.future.set_result(self._refusal("the service is shutting down"))
+                _settle(job, self._refusal("the service is shutting down"))
         for _ in self._threads:
             self._jobs.put(None)
         for thread in self._threads:
@@ -290,16 +298,26 @@ class WorkerPool:
             job = self._jobs.get()
             if job is None:
                 break
+            if job.future.cancelled():
+                continue  # its client went away while it waited
             if time.monotonic() - job.enqueued > self.limits.deadline:
-                job.future.set_result(
+                _settle(
+                    job,
                     self._refusal(
                         f"the request waited {self.limits.deadline:g} s for a free worker"
-                    )
+                    ),
                 )
                 continue
             with self._lock:
                 self._busy.add(slot)
-            outcome, alive = worker.run(job, self.limits)
+            try:
+                outcome, alive = worker.run(job, self.limits)
+            except Exception as error:  # a bug here must not cost the slot its thread
+                log.exception("slot %d failed on a %s job", slot, job.kind)
+                outcome = Outcome(
+                    503, error_body("pool", f"the worker pool failed: {error}"), retry_after=1
+                )
+                alive = False
             with self._lock:
                 self._busy.discard(slot)
                 self.counts["answered"] += 1
@@ -307,7 +325,7 @@ class WorkerPool:
                     self.counts["deadline"] += 1
                 elif outcome.status == 503:
                     self.counts["died"] += 1
-            job.future.set_result(outcome)
+            _settle(job, outcome)
             if not alive:
                 worker.kill()
                 with self._lock:

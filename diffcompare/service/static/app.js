@@ -99,6 +99,7 @@ let previewSeq = 0;
 
 function schedulePreview() {
   clearTimeout(previewTimer);
+  $("preview").classList.add("stale"); // what is shown is of an older text until the answer
   previewTimer = setTimeout(preview, 250);
 }
 
@@ -107,12 +108,14 @@ async function preview() {
   const seq = ++previewSeq;
   const math = $("preview-math"), status = $("preview-status");
   if (!text.trim()) {
+    $("preview").classList.remove("stale");
     math.textContent = "";
     status.textContent = "";
     return;
   }
   const { ok, status: code, data } = await post("/v1/parse", { expr: text });
   if (seq !== previewSeq) return; // a newer keystroke won
+  $("preview").classList.remove("stale");
   if (ok) {
     // MathML from SymPy's printer, built from the parsed expression (names are [A-Za-z0-9_]).
     math.innerHTML = `<math xmlns="${MATHML}" display="block">${data.mathml}</math>`;
@@ -148,6 +151,8 @@ function loadState() {
 async function runCompare(event) {
   if (event) event.preventDefault();
   clearError();
+  clearTimeout(previewTimer);
+  preview();
   saveState();
   const body = { expr: $("expr").value, order: Number($("order").value) || 1, dtype: $("dtype").value };
   const wrt = $("wrt").value.trim();
