@@ -39,7 +39,7 @@ _DEFAULTS = ServiceLimits()
     "--queue",
     default=_DEFAULTS.queue,
     show_default=True,
-    type=click.IntRange(0, 100_000),
+    type=click.IntRange(1, 100_000),
     help="Requests that may wait for a worker; more are answered 503 with Retry-After.",
 )
 @click.option(

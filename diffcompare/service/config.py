@@ -17,7 +17,7 @@ class ServiceLimits:
         replaced and the request answered 504; also the longest a request waits for a worker
         before it is answered 503.
     memory_mb: each worker's address-space cap (RLIMIT_AS), in MiB; 0 for none.
-    queue: requests that may wait for a worker; one more is answered 503 at once.
+    queue: requests that may wait for a worker (at least 1); one more is answered 503 at once.
     max_body: bytes of one request body; a larger one is answered 413.
     """
 
@@ -32,8 +32,8 @@ class ServiceLimits:
             raise ValueError("workers must be at least 1")
         if not self.deadline > 0:
             raise ValueError("deadline must be positive")
-        if self.memory_mb < 0 or self.queue < 0 or self.max_body < 1:
-            raise ValueError("memory_mb and queue must be >= 0 and max_body >= 1")
+        if self.memory_mb < 0 or self.queue < 1 or self.max_body < 1:
+            raise ValueError("memory_mb must be >= 0, queue and max_body >= 1")
 
     @property
     def retry_after(self) -> int:

@@ -172,7 +172,7 @@ class WorkerPool:
 
     def __init__(self, limits: ServiceLimits) -> None:
         self.limits = limits
-        self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=limits.queue)
+        self._jobs: queue.Queue[_Job] = queue.Queue(maxsize=limits.queue)
         self._lock = threading.Lock()
         self._workers: dict[int, _Worker | None] = {}
         self._busy: set[int] = set()
@@ -246,21 +246,18 @@ class WorkerPool:
             return [w.pid for s, w in self._workers.items() if w and s in self._busy and w.pid]
 
     def close(self) -> None:
-        """Stop taking jobs, answer the waiting ones 503, and stop every worker."""
+        """Stop taking jobs, answer the waiting ones 503, and stop every worker (a request
+        still computing is answered 503 as its worker dies)."""
         self._closed = True
-        with self._lock:
-            starting = list(self._starting.values())
-        for worker in starting:
-            worker.kill()
         while True:
             try:
-                job = self._jobs.get_nowait()
+                _settle(self._jobs.get_nowait(), self._refusal("the service is shutting down"))
             except queue.Empty:
                 break
-            if job is not None:
-                _settle(job, self._refusal("the service is shutting down"))
-        for _ in self._threads:
-            self._jobs.put(None)
+        with self._lock:
+            workers = [w for w in self._workers.values() if w] + list(self._starting.values())
+        for worker in workers:
+            worker.kill()
         for thread in self._threads:
             thread.join(10)
         self._threads.clear()
@@ -294,10 +291,11 @@ class WorkerPool:
             worker = self._start_worker(slot)
         except SystemExit:
             return
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                break
+        while not self._closed:
+            try:
+                job = self._jobs.get(timeout=0.2)
+            except queue.Empty:
+                continue
             if job.future.cancelled():
                 continue  # its client went away while it waited
             if time.monotonic() - job.enqueued > self.limits.deadline:
