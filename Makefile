@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --constraint constraints.txt
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,10 @@ demo: $(VENV)/.installed
 	$(BIN)/diffcompare "x**2+3*x"
 
 # The verdict corpus is most of the run; pytest-xdist spreads it over two workers.
+# The service's browser test needs Debian's Chromium; the script installs it (as root) or
+# says why it cannot, and that test then skips with the reason.
 test: $(VENV)/.installed-dev
+	sh scripts/install-browser.sh
 	$(BIN)/python -m pytest -n 2
 
 lint: $(VENV)/.installed-dev
@@ -31,6 +34,10 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_methods.py
+
+# The HTTP service and web page on http://127.0.0.1:8000 (flags: diffcompare serve --help).
+serve: $(VENV)/.installed-dev
+	$(BIN)/diffcompare serve
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

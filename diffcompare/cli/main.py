@@ -20,6 +20,7 @@ __all__ = ["cli", "main"]
 SUBCOMMANDS = {
     "explain": ("diffcompare.cli.explain", "explain_command"),
     "conform": ("diffcompare.cli.conform", "conform_command"),
+    "serve": ("diffcompare.cli.serve", "serve_command"),
 }
 """`diffcompare NAME ...` runs the command NAME (module, click command), imported only then."""
 

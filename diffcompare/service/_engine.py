@@ -1,0 +1,31 @@
+"""The engine internals the service reaches past the public API for, in one place.
+
+Only worker processes import this module (it loads torch and SymPy); the app process never
+does. When the engine's modules move, the import paths change here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from diffcompare.engine import compare
+from diffcompare.errors import DiffCompareError, InputError, LimitError, ParseError, UsageError
+from diffcompare.explanation.build import explain
+from diffcompare.language.parser import parse
+from diffcompare.language.problem import Problem
+from diffcompare.render.explanation import render as render_explanation
+from diffcompare.render.explanation import to_dot
+from diffcompare.sweep import sweep
+
+__all__ = [
+    "DiffCompareError",
+    "InputError",
+    "LimitError",
+    "ParseError",
+    "Problem",
+    "UsageError",
+    "compare",
+    "explain",
+    "parse",
+    "render_explanation",
+    "sweep",
+    "to_dot",
+]
