@@ -2,7 +2,8 @@
 
 A small, honest check that the oracle's `diffcompare.check` can later replace: both texts go
 through `diffcompare.parse`; the difference from SymPy's derivative is simplified within a
-bound on its size (the oracle's proof), and a zero proves the claim. Otherwise the claim is evaluated at 50 digits at
+bound on its size (the oracle's proof), and a zero proves the claim. Otherwise the claim is
+evaluated at 50 digits at
 the seeded points compare() picks (where the expression is real, finite and smooth) and held
 to compare()'s reference, which is the 50-digit truth rounded to float64: a right formula is
 within half an ulp of it, so one ulp apart is the most a right formula can be.

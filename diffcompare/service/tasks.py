@@ -20,7 +20,7 @@ from diffcompare.service._engine import (
     to_dot,
 )
 from diffcompare.service.check import check_formula
-from diffcompare.service.worker import set_phase
+from diffcompare.service.phase import set_phase
 
 __all__ = ["DiffCompareError", "TASKS", "error_fields", "versions", "warm_up"]
 

@@ -17,16 +17,10 @@ from multiprocessing.connection import Connection
 from types import FrameType
 from typing import Any
 
+from diffcompare.service import phase
+from diffcompare.service.phase import set_phase
+
 log = logging.getLogger("diffcompare.service.worker")
-
-_phase: Any = None
-
-
-def set_phase(text: str) -> None:
-    """Say what this worker is doing now (the parent quotes it when the deadline passes)."""
-    if _phase is not None:
-        data = text.encode("utf-8")[: len(_phase) - 1]
-        _phase.raw = data + b"\0" * (len(_phase) - len(data))
 
 
 def _where(signum: int, frame: FrameType | None) -> None:
@@ -39,8 +33,7 @@ def _where(signum: int, frame: FrameType | None) -> None:
     ours = [n for n in names if n.startswith("diffcompare.") and ".service." not in n]
     inner = names[0] if names else "?"
     here = f"{ours[0]} -> {inner}" if ours and ours[0] != inner else inner
-    current = bytes(_phase.raw).split(b"\0", 1)[0].decode("utf-8", "replace") if _phase else ""
-    set_phase(f"{current} (in {here})")
+    set_phase(f"{phase.current()} (in {here})")
 
 
 def strict_json(value: Any) -> str:
@@ -61,10 +54,9 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def main(conn: Connection, phase: Any, memory_mb: int) -> None:
+def main(conn: Connection, phase_buffer: Any, memory_mb: int) -> None:
     """Run in the worker process until the pipe closes."""
-    global _phase
-    _phase = phase
+    phase.install(phase_buffer)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server; it stops us
     signal.signal(signal.SIGUSR1, _where)
     set_phase("starting: importing the engine")
