@@ -111,7 +111,7 @@ def _sweep(task: dict[str, Any]) -> dict[str, Any]:
     options.pop("shapes", None)
     domain = options.pop("domain")
     samples = options.pop("samples", 10_000)
-    report = sweep(_problem(task), domain, samples, **options)
+    report = sweep(_problem(task), domain, samples, simplify_seconds=0, **options)
     result = report.to_dict()
     timing = {k: result.pop(k) for k in ("seconds", "reference_seconds")}
     worst = _worst((name, m.worst_ulps) for name, m in report.methods.items())
