@@ -426,4 +426,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         from .explain_cli import explain_command
 
         explain_command.main(args[1:], prog_name="diffcompare explain")
+    if args[:1] == ["batch"]:
+        from .cli_batch import batch_command
+
+        batch_command.main(args[1:], prog_name="diffcompare batch")
+    if args[:1] == ["corpus"]:
+        from .cli_batch import corpus_command
+
+        corpus_command.main(args[1:], prog_name="diffcompare corpus")
     cli.main(args, prog_name="diffcompare")

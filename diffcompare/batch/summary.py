@@ -1,5 +1,5 @@
 """What a batch run found, over its output file: items per verdict, the slowest items and
-the worst (furthest from the reference, in ulps), and the exit status."""
+the worst (whose error came nearest its bound), and the exit status."""
 
 from __future__ import annotations
 
@@ -50,18 +50,19 @@ def summarize(
         counts[verdict] = counts.get(verdict, 0) + 1
     timed = [line for line in every if isinstance(line.get("seconds"), int | float)]
     slowest = sorted(timed, key=lambda line: -line["seconds"])[:SHOWN]
-    judged = [line for line in every if _ulps(line) is not None]
-    worst = sorted(judged, key=lambda line: -(_ulps(line) or 0.0))[:SHOWN]
+    judged = [line for line in every if _share(line) is not None]
+    worst = sorted(judged, key=lambda line: -(_share(line) or 0.0))[:SHOWN]
     disagree = tuple(line["id"] for line in every if line.get("verdict") == "disagree")
     return Summary(
         tuple(lines), len(previous), counts, tuple(slowest), tuple(worst), disagree, seconds, where
     )
 
 
-def _ulps(line: dict[str, Any]) -> float | None:
+def _share(line: dict[str, Any]) -> float | None:
+    """The fraction of its bound the item's worst error reached."""
     worst = line.get("worst")
-    if isinstance(worst, dict) and isinstance(worst.get("ulps"), int | float):
-        return float(worst["ulps"])
+    if isinstance(worst, dict) and isinstance(worst.get("of_bound"), int | float):
+        return float(worst["of_bound"])
     return None
 
 
@@ -83,7 +84,8 @@ def render(summary: Summary) -> str:
         out.append(
             "  worst:   "
             + "; ".join(
-                f"{_name(x)} {x['worst']['ulps']:.3g} ulps ({x['worst']['method']})"
+                f"{_name(x)} {x['worst']['method']} error {x['worst']['of_bound']:.2g} of its "
+                f"bound{_ulps(x['worst'].get('ulps'))}"
                 for x in summary.worst
             )
         )
@@ -92,6 +94,10 @@ def render(summary: Summary) -> str:
         more = f" and {len(summary.disagree) - 10} more" if len(summary.disagree) > 10 else ""
         out.append(f"  disagree: {shown}{more}")
     return "\n".join(out)
+
+
+def _ulps(value: Any) -> str:
+    return f" ({value:.3g} ulps)" if isinstance(value, int | float) else ""
 
 
 def _name(line: dict[str, Any]) -> str:

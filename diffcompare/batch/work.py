@@ -2,17 +2,18 @@
 sweep summary) as one output line, or its one-line error.
 
 An output line holds the item's `id`, `line`, `expression`, `verdict` ("error" when it has
-none), `kind` ("report", "sweep" or "error"), `worst` (the method furthest from the
-reference, in ulps), then `result` (Report.to_dict() or the sweep's to_dict(), less their
-timings) or `error`, and last `seconds` (wall time of the item) and `timing` (the
-report's own timings). Every field but those two is deterministic: the same item gives
-the same line on any worker, local or remote.
+none), `kind` ("report", "sweep" or "error"), `worst` (the method whose error came nearest
+its bound: that fraction, and the error in ulps), then `result` (Report.to_dict() or the
+sweep's to_dict(), less their timings) or `error`, and last `seconds` (wall time of the
+item) and `timing` (the report's own timings). Every field but those two is deterministic:
+the same item gives the same line on any worker, local or remote.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from ..errors import DiffCompareError
@@ -96,10 +97,7 @@ def _compare(task: dict[str, Any]) -> dict[str, Any]:
     result = report.to_dict()
     timing = result.pop("timing")
     worst = _worst(
-        (name, ulps)
-        for point in report.points
-        for name, method in point.methods.items()
-        for ulps in method.ulps
+        (name, method) for point in report.points for name, method in point.methods.items()
     )
     return _line(task, report.verdict, "report", worst, result, {"methods": timing})
 
@@ -114,17 +112,26 @@ def _sweep(task: dict[str, Any]) -> dict[str, Any]:
     report = sweep(_problem(task), domain, samples, simplify_seconds=0, **options)
     result = report.to_dict()
     timing = {k: result.pop(k) for k in ("seconds", "reference_seconds")}
-    worst = _worst((name, m.worst_ulps) for name, m in report.methods.items())
+    worst = _worst(
+        (name, m.worst.methods[name])
+        for name, m in report.methods.items()
+        if m.worst is not None and name in m.worst.methods
+    )
     return _line(task, report.verdict, "sweep", worst, result, timing)
 
 
-def _worst(ulps: Any) -> dict[str, Any] | None:
-    """The method and the most ulps any of its values is from the reference."""
-    known = [(u, name) for name, u in ulps if u is not None and math.isfinite(u)]
-    if not known:
+def _worst(methods: Iterable[tuple[str, Any]]) -> dict[str, Any] | None:
+    """Of (method name, MethodPoint) pairs: the value whose error is the largest fraction of
+    its bound (how near the item came to a disagreement), with that error in ulps."""
+    found = []
+    for name, method in methods:
+        for error, bound, ulps in zip(method.abs_error, method.bound, method.ulps, strict=True):
+            if error is not None and bound and math.isfinite(error / bound):
+                found.append((error / bound, ulps if ulps is not None else math.nan, name))
+    if not found:
         return None
-    most, name = max(known)
-    return {"method": name, "ulps": most}
+    share, ulps, name = max(found)
+    return {"method": name, "of_bound": share, "ulps": None if math.isnan(ulps) else ulps}
 
 
 def _line(
