@@ -59,6 +59,11 @@ class _Worker:
         self.conn.close()
 
     def stop(self) -> None:
+        """End the worker: told to stop when idle, killed when running an item (the run
+        ended early: interrupted, or a worker failed to start)."""
+        if self.task is not None or not self.ready:
+            self.kill()
+            return
         try:
             self.conn.send(None)
         except OSError:
