@@ -3,11 +3,12 @@ engine's modules is one edit here)."""
 
 from __future__ import annotations
 
-from ..comparison import _sample, make_target, prepare
+from ..comparison import _sample, prepare
 from ..errors import DiffCompareError, UsageError
 from ..ops import FUNCTIONS, Op
 from ..parser import parse, parse_shapes
 from ..report import DISAGREE, VERDICTS
+from ..targets import make_target
 
 __all__ = [
     "DISAGREE",

@@ -16,7 +16,7 @@ __all__ = ["ExpressionGenerator"]
 
 def _load() -> Any:
     try:
-        from ..oracle.generate import ExpressionGenerator  # type: ignore[import-not-found]
+        from ..oracle.generate import ExpressionGenerator
     except ImportError:
         path = Path(__file__).resolve().parents[2] / "tests" / "random_expressions.py"
         spec = importlib.util.spec_from_file_location("_diffcompare_random_expressions", path)

@@ -1,3 +1,5 @@
+# distributed has no type annotations: its calls are untyped, not unchecked here.
+# mypy: disable-error-code="no-untyped-call"
 """The Dask backend: the same items on a distributed cluster, a LocalCluster of process
 workers (`--dask local`) or an existing scheduler (`--dask tcp://HOST:8786`).
 
@@ -62,6 +64,10 @@ def connect(address: str, workers: int) -> Iterator[Client]:
         yield client
 
 
+def worker_count(client: Client) -> int:
+    return len(client.nthreads())
+
+
 def run_dask(
     tasks: Sequence[dict[str, Any]],
     client: Client,
@@ -71,7 +77,7 @@ def run_dask(
     """Run `tasks` on the cluster behind `client`, calling `emit` with each output line."""
     client.register_plugin(WarmUp(), name="diffcompare-batch-warm-up")
     pending = list(reversed(tasks))
-    running: dict[Future, tuple[dict[str, Any], float]] = {}
+    running: dict[Future[Any], tuple[dict[str, Any], float]] = {}
     try:
         while pending or running:
             capacity = max(1, sum(client.nthreads().values()))
@@ -90,7 +96,7 @@ def run_dask(
 
 
 def _collect(
-    running: dict[Future, tuple[dict[str, Any], float]],
+    running: dict[Future[Any], tuple[dict[str, Any], float]],
     deadline: float,
     emit: Callable[[dict[str, Any]], None],
 ) -> None:
@@ -110,12 +116,12 @@ def _collect(
             emit(error_line(task, f"the Dask worker failed: {error}"))
 
 
-def _overdue(running: dict[Future, tuple[dict[str, Any], float]], deadline: float) -> list[Future]:
+def _overdue(running: dict[Future[Any], tuple[dict[str, Any], float]], deadline: float) -> list[Future[Any]]:
     now = time.monotonic()
     return [f for f, (_, started) in running.items() if now - started > deadline]
 
 
-def _stop(client: Client, future: Future) -> None:
+def _stop(client: Client, future: Future[Any]) -> None:
     """Cancel an overdue item and restart the worker stuck in it."""
     holders = [w for w, keys in client.processing().items() if future.key in keys]
     client.cancel([future], force=True)

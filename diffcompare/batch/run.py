@@ -103,7 +103,7 @@ def _execute(
     with cluster.connect(dask, workers) as client:
         if tasks:
             cluster.run_dask(tasks, client, deadline, emit)
-        count = len(client.nthreads())
+        count = cluster.worker_count(client)
     if dask == "local":
         return f"a Dask LocalCluster of {count} worker{'s' if count != 1 else ''}"
     return f"the Dask scheduler {dask} ({count} workers)"
