@@ -116,7 +116,9 @@ def _collect(
             emit(error_line(task, f"the Dask worker failed: {error}"))
 
 
-def _overdue(running: dict[Future[Any], tuple[dict[str, Any], float]], deadline: float) -> list[Future[Any]]:
+def _overdue(
+    running: dict[Future[Any], tuple[dict[str, Any], float]], deadline: float
+) -> list[Future[Any]]:
     now = time.monotonic()
     return [f for f, (_, started) in running.items() if now - started > deadline]
 
