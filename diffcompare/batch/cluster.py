@@ -120,7 +120,7 @@ def _overdue(
     running: dict[Future[Any], tuple[dict[str, Any], float]], deadline: float
 ) -> list[Future[Any]]:
     now = time.monotonic()
-    return [f for f, (_, started) in running.items() if now - started > deadline]
+    return [f for f, (_, started) in running.items() if now - started > deadline and not f.done()]
 
 
 def _stop(client: Client, future: Future[Any]) -> None:

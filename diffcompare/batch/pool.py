@@ -50,8 +50,11 @@ class _Worker:
         self.started = 0.0
 
     def give(self, task: dict[str, Any]) -> None:
-        self.conn.send(task)
         self.task, self.started = task, time.monotonic()
+        try:
+            self.conn.send(task)
+        except OSError:
+            pass  # it has died: the pipe's end of file reports it, with this item
 
     def kill(self) -> None:
         self.process.kill()

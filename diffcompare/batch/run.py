@@ -122,11 +122,14 @@ def _done_lines(output: str | Path) -> list[dict[str, Any]]:
     path = Path(output)
     if not path.exists():
         return []
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end < len(data):
-        with path.open("r+b") as file:
-            file.truncate(end)
+    try:
+        data = path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            with path.open("r+b") as file:
+                file.truncate(end)
+    except OSError as error:
+        raise BatchError(f"--output {output}: {error.strerror or error}") from None
     lines = []
     for text in data[:end].decode("utf-8", "replace").splitlines():
         try:
