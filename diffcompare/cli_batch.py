@@ -65,7 +65,7 @@ def batch_command(
       diffcompare corpus --count 200 | diffcompare batch - --output out.jsonl
       diffcompare batch in.jsonl --output out.jsonl --workers 2 --deadline 30
       diffcompare batch in.jsonl --output out.jsonl --dask local --workers 4
-      diffcompare batch in.jsonl --output out.jsonl --dask tcp://10.0.0.5:8786
+      diffcompare batch in.jsonl --output out.jsonl --dask tcp://scheduler:8786
     """
     from .batch import run
 
