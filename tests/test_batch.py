@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
 from diffcompare.batch import result_fields, run
 from diffcompare.batch.corpus import corpus
 
@@ -55,20 +53,21 @@ def _lines() -> list[str]:
 NOT_JSON = len(HAND) + 12  # the line number of the malformed line: 10 corpus items, HAND, SLOW
 
 
-@pytest.fixture(scope="module")
-def lines() -> list[str]:
-    return _lines()
-
-
-@pytest.fixture(scope="module")
-def local(lines: list[str]) -> tuple[dict[object, dict], float]:
+def test_local_pool_and_dask_cluster() -> None:
+    """One test, so the local run is made once (xdist may split a module's tests over
+    workers, and a module fixture with them) and compared with the Dask run."""
+    lines = _lines()
     start = time.perf_counter()
     summary = run(lines, workers=2, deadline=DEADLINE)
-    return {line["id"]: line for line in summary.lines}, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    by_id = {line["id"]: line for line in summary.lines}
+    _every_item_has_one_line_and_corpus_items_are_judged(by_id)
+    _malformed_lines_are_error_lines(by_id)
+    _a_hanging_item_is_reported_and_the_run_goes_on(by_id, seconds)
+    _a_dask_local_cluster_gives_identical_results(by_id, lines)
 
 
-def test_every_item_has_one_line_and_corpus_items_are_judged(local, lines) -> None:
-    by_id, _ = local
+def _every_item_has_one_line_and_corpus_items_are_judged(by_id: dict[object, dict]) -> None:
     assert sorted(map(str, by_id)) == sorted(
         [str(NOT_JSON), *(str(k) for k in range(1, 11)), *(h["id"] for h in HAND), "slow"]
         + [k for k in BAD if k != "not-json"]
@@ -87,8 +86,7 @@ def test_every_item_has_one_line_and_corpus_items_are_judged(local, lines) -> No
     assert by_id["kink"]["verdict"] == "nondifferentiable"
 
 
-def test_malformed_lines_are_error_lines(local) -> None:
-    by_id, _ = local
+def _malformed_lines_are_error_lines(by_id: dict[object, dict]) -> None:
     assert by_id[NOT_JSON]["verdict"] == "error" and by_id[NOT_JSON]["line"] == NOT_JSON
     assert by_id[NOT_JSON]["error"].startswith("not a JSON object")
     assert "unknown function 'foo'" in by_id["unknown-function"]["error"]
@@ -100,8 +98,9 @@ def test_malformed_lines_are_error_lines(local) -> None:
         assert "\n" not in line["error"] and "Traceback" not in line["error"]
 
 
-def test_a_hanging_item_is_reported_and_the_run_goes_on(local) -> None:
-    by_id, seconds = local
+def _a_hanging_item_is_reported_and_the_run_goes_on(
+    by_id: dict[object, dict], seconds: float
+) -> None:
     assert by_id["slow"]["verdict"] == "error"
     assert by_id["slow"]["error"] == f"deadline exceeded after {DEADLINE:g} s"
     # The items after it in the input finished, and the run did not wait for the sweep,
@@ -110,9 +109,9 @@ def test_a_hanging_item_is_reported_and_the_run_goes_on(local) -> None:
     assert seconds < DEADLINE + 100
 
 
-def test_a_dask_local_cluster_gives_identical_results(local, lines) -> None:
-    pytest.importorskip("distributed")
-    by_id, _ = local
+def _a_dask_local_cluster_gives_identical_results(
+    by_id: dict[object, dict], lines: list[str]
+) -> None:
     summary = run(lines, workers=2, dask="local", deadline=DEADLINE)
     on_dask = {line["id"]: line for line in summary.lines}
     assert on_dask.keys() == by_id.keys()
