@@ -77,18 +77,16 @@ def render(summary: Summary) -> str:
     counts = " · ".join(f"{v} {n}" for v, n in summary.counts.items() if n or v != "error")
     out = [head, f"  {counts}"]
     if summary.slowest:
-        out.append(
-            "  slowest: " + "; ".join(f"{_name(x)} {x['seconds']:.2f} s" for x in summary.slowest)
-        )
+        out.append("  slowest:")
+        out += [f"    {x['seconds']:8.2f} s  {_name(x)}" for x in summary.slowest]
     if summary.worst:
-        out.append(
-            "  worst:   "
-            + "; ".join(
-                f"{_name(x)} {x['worst']['method']} error {x['worst']['of_bound']:.2g} of its "
-                f"bound{_ulps(x['worst'].get('ulps'))}"
-                for x in summary.worst
-            )
-        )
+        out.append("  worst (error as a fraction of its bound):")
+        out += [
+            f"    {x['worst']['of_bound']:8.2g}    {_name(x)}  ({x['worst']['method']}"
+            + _ulps(x["worst"].get("ulps"))
+            + ")"
+            for x in summary.worst
+        ]
     if summary.disagree:
         shown = ", ".join(str(i) for i in summary.disagree[:10])
         more = f" and {len(summary.disagree) - 10} more" if len(summary.disagree) > 10 else ""
@@ -97,9 +95,9 @@ def render(summary: Summary) -> str:
 
 
 def _ulps(value: Any) -> str:
-    return f" ({value:.3g} ulps)" if isinstance(value, int | float) else ""
+    return f", {value:.3g} ulps" if isinstance(value, int | float) else ""
 
 
 def _name(line: dict[str, Any]) -> str:
     text = str(line.get("expression", ""))
-    return f"{line['id']} ({text if len(text) <= 40 else text[:37] + '...'})"
+    return f"{line['id']}: {text if len(text) <= 50 else text[:47] + '...'}"
