@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from diffcompare.batch.corpus import corpus, in_domain_points
+from diffcompare.batch.corpus import corpus, functions, in_domain_points
 from diffcompare.batch.items import parse_item, read_items
+from diffcompare.errors import UsageError
 
 
 def _script() -> str:
@@ -54,6 +55,8 @@ def test_corpus_is_seeded_and_its_points_are_in_domain() -> None:
         p["x"] > 0 for p in in_domain_points("log(x)", 5, 0)
     )
     assert in_domain_points("sqrt(-1 - x**2)", 3, 0) == []  # real nowhere
+    with pytest.raises(UsageError, match="--ops sin,nope: 'nope' is not a function"):
+        functions(["sin", "nope"])
 
 
 @pytest.mark.parametrize(
@@ -64,7 +67,6 @@ def test_corpus_is_seeded_and_its_points_are_in_domain() -> None:
         (["batch", "-", "--workers", "0"], "--workers"),
         (["batch", "-", "--deadline", "0"], "--deadline"),
         (["batch", "-", "--no-resume"], "--no-resume goes with --output"),
-        (["corpus", "--ops", "sin,nope"], "'nope' is not a function"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:
