@@ -4,9 +4,11 @@ workers) and on a 2-worker Dask LocalCluster of processes, and the scaling effic
 Not a test: it prints a table. A seeded corpus (`diffcompare corpus`, 2,000 expressions by
 default, each with 3 in-domain points) is run three times with a deadline no item reaches;
 each run's output lines must be identical apart from their timings (it says so). For each
-run it prints the wall time from the call to the last line (worker start-up included), the
-throughput, the items' own compute seconds summed, and the scaling efficiency: throughput
-over (workers x the 1-worker throughput), 100% being perfect.
+run it prints the wall time from the call to the end (worker start-up and shut-down
+included), the throughput and its scaling efficiency (throughput over workers x the
+1-worker throughput; 100% is perfect); then the fixed cost (a run of one tiny item: start-up
+and shut-down), the steady throughput without it and its scaling, and the items' own
+compute seconds summed (above the 1-worker sum when workers compete for cores).
 
 Run from the repository root:
     .venv/bin/python benchmarks/bench_batch.py                   # 2,000 expressions
@@ -42,6 +44,7 @@ from diffcompare.batch import result_fields, run
 from diffcompare.batch.corpus import corpus
 
 DEADLINE = 3600.0
+TRIVIAL = '{"expr": "x", "at": {"x": 1}}'
 
 
 def _run(lines: list[str], workers: int, dask: str | None) -> tuple[float, list[dict[str, Any]]]:
@@ -70,25 +73,32 @@ def main() -> None:
 
     runs = [("local pool", 1, None), ("local pool", 2, None), ("Dask LocalCluster", 2, "local")]
     results = []
+    _run([TRIVIAL], 1, None)  # starts the fork server (it imports torch once per process)
     for name, workers, dask in runs:
+        fixed, _ = _run([TRIVIAL], workers, dask)  # start-up and shut-down, one tiny item
         seconds, out = _run(lines, workers, dask)
-        results.append((name, workers, seconds, out))
+        results.append((name, workers, fixed, seconds, out))
 
-    base = len(lines) / results[0][2]
-    print(f"{'backend':<20}{'workers':>8}{'wall s':>9}{'items/s':>9}{'item s':>9}{'scaling':>9}")
-    for name, workers, seconds, out in results:
+    base = len(lines) / results[0][3]
+    steady_base = len(lines) / max(1e-3, results[0][3] - results[0][2])
+    print(
+        f"{'backend':<20}{'workers':>8}{'wall s':>9}{'items/s':>9}{'scaling':>9}"
+        f"{'start s':>9}{'steady/s':>9}{'scaling':>9}{'item s':>9}"
+    )
+    for name, workers, fixed, seconds, out in results:
         rate = len(out) / seconds
+        steady = len(out) / max(1e-3, seconds - fixed)
         compute = sum(line["seconds"] for line in out)
-        efficiency = rate / (workers * base)
         print(
-            f"{name:<20}{workers:>8}{seconds:>9.1f}{rate:>9.2f}{compute:>9.1f}{efficiency:>9.0%}"
+            f"{name:<20}{workers:>8}{seconds:>9.1f}{rate:>9.2f}{rate / (workers * base):>9.0%}"
+            f"{fixed:>9.1f}{steady:>9.2f}{steady / (workers * steady_base):>9.0%}{compute:>9.1f}"
         )
-    reference = {line["id"]: result_fields(line) for line in results[0][3]}
+    reference = {line["id"]: result_fields(line) for line in results[0][4]}
     same = all(
         {line["id"]: result_fields(line) for line in out} == reference for *_, out in results
     )
     verdicts: dict[str, int] = {}
-    for line in results[0][3]:
+    for line in results[0][4]:
         verdicts[line["verdict"]] = verdicts.get(line["verdict"], 0) + 1
     print(f"identical results on all three: {'yes' if same else 'NO'}; verdicts: {verdicts}")
 
