@@ -104,9 +104,10 @@ def _execute(
         if tasks:
             cluster.run_dask(tasks, client, deadline, emit)
         count = cluster.worker_count(client)
+    workers_text = f"{count} worker{'s' if count != 1 else ''}"
     if dask == "local":
-        return f"a Dask LocalCluster of {count} worker{'s' if count != 1 else ''}"
-    return f"the Dask scheduler {dask} ({count} workers)"
+        return f"a Dask LocalCluster of {workers_text}"
+    return f"the Dask scheduler {dask} ({workers_text})"
 
 
 def _cores() -> int:
