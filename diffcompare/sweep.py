@@ -23,6 +23,7 @@ from diffcompare.errors import UsageError
 from diffcompare.language.problem import Problem
 from diffcompare.paths.method_types import Check, columns
 from diffcompare.paths.methods import METHODS
+from diffcompare.paths.symbolic import SIMPLIFY_SECONDS
 from diffcompare.report import PointResult, point_dict
 from diffcompare.verdict import AGREE, DISAGREE, NONDIFFERENTIABLE, UNDEFINED, overall
 
@@ -158,13 +159,16 @@ def sweep(
     referenced: int = REFERENCED,
     progress: Callable[[int], None] | None = None,
     keep: Callable[[dict[str, torch.Tensor]], None] | None = None,
+    simplify_seconds: float = SIMPLIFY_SECONDS,
 ) -> SweepReport:
     """Evaluate every method at `samples` points of `domain` (seeded uniform random, or a
     regular grid with about `samples` points), judge a subsample and every suspicious point
     against the reference, and summarise. `progress(n)` is called after each batch of n
-    points; `keep(batch)` receives every batch's arrays (for writing every point to a file)."""
+    points; `keep(batch)` receives every batch's arrays (for writing every point to a file);
+    `simplify_seconds` bounds the simplification of the derivative shown (0: as SymPy
+    gives it, the same on any machine)."""
     start = time.perf_counter()
-    setup = prepare(expr, wrt, dtype, fd)
+    setup = prepare(expr, wrt, dtype, fd, simplify_seconds)
     ranges = _ranges(setup, domain)
     points = _points(ranges, samples, grid, seed, setup.settings.dtype)
     n = points.shape[0]

@@ -21,6 +21,8 @@ SUBCOMMANDS = {
     "explain": ("diffcompare.cli.explain", "explain_command"),
     "conform": ("diffcompare.cli.conform", "conform_command"),
     "serve": ("diffcompare.cli.serve", "serve_command"),
+    "batch": ("diffcompare.cli.batch", "batch_command"),
+    "corpus": ("diffcompare.cli.batch", "corpus_command"),
 }
 """`diffcompare NAME ...` runs the command NAME (module, click command), imported only then."""
 
