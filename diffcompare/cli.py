@@ -212,6 +212,18 @@ def explanation_options(prefix: str) -> Callable[[F], F]:
     type=click.Path(dir_okay=False),
     help="Sweep: also write every point to this file (.jsonl or .npz).",
 )
+@click.option(
+    "--plot",
+    metavar="FILE.png",
+    help="Sweep: also draw it to FILE (.png, .svg or .pdf): in one variable each method's "
+    "derivative and its error against its bound; in two, the worst error over the plane.",
+)
+@click.option(
+    "--plot-fd",
+    metavar="FILE.png",
+    help="Also draw finite differences' error against the step size (.png, .svg or .pdf) at "
+    "the first --at point, the first sample or the sweep's first judged point.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for the sample points.")
 @click.option(
     "--dtype",
@@ -250,6 +262,8 @@ def cli(
     domain: str | None,
     grid: bool,
     output: str | None,
+    plot: str | None,
+    plot_fd: str | None,
     seed: int,
     dtype: str,
     fd: str,
@@ -283,13 +297,17 @@ def cli(
     """
     from .comparison import compare  # deferred: loads torch and SymPy
     from .parser import parse
+    from .plots.cli_support import after_compare, check_plot_options
     from .render import to_json, to_text
     from .report import DISAGREE
 
     problem = parse(expr, shapes=parse_shape_options(shapes))
     vjp_vector = None if vjp is None else parse_vector("vjp", vjp)
     jvp_vector = None if jvp is None else parse_vector("jvp", jvp)
-    if domain is not None or grid or output is not None:
+    sweeping = domain is not None or grid or output is not None
+    first = order == 1 and not hessian and vjp is None and jvp is None and not shapes
+    check_plot_options(plot, plot_fd, sweeping, first)
+    if sweeping:
         if order != 1 or hessian or vjp is not None or jvp is not None:
             raise UsageError(
                 "a sweep compares first derivatives: --order, --hessian, --vjp "
@@ -301,7 +319,18 @@ def cli(
                 "samples its own: use one or the other"
             )
         return _sweep(
-            problem, domain, samples or SWEEP_SAMPLES, grid, output, wrt, seed, dtype, fd, as_json
+            problem,
+            domain,
+            samples or SWEEP_SAMPLES,
+            grid,
+            output,
+            wrt,
+            seed,
+            dtype,
+            fd,
+            as_json,
+            plot,
+            plot_fd,
         )
     if samples is not None and samples > MAX_SAMPLES:
         raise UsageError(
@@ -325,6 +354,7 @@ def cli(
         fd=fd,
     )
     click.echo(to_json(report) if as_json else to_text(report))
+    after_compare(problem, report, plot, plot_fd)
     if explain:
         from .explain_cli import run_explain
 
@@ -347,11 +377,14 @@ def _sweep(
     dtype: str,
     fd: str,
     as_json: bool,
+    plot: str | None = None,
+    plot_fd: str | None = None,
 ) -> int:
     from contextlib import nullcontext
 
     from tqdm import tqdm
 
+    from .plots.cli_support import after_sweep, sweep_options
     from .points_file import PointsWriter
     from .render import sweep_to_json, sweep_to_text
     from .report import DISAGREE
@@ -384,8 +417,10 @@ def _sweep(
             fd=fd,
             progress=bar.update,
             keep=keep,
+            **sweep_options(problem, plot, plot_fd),
         )
     click.echo(sweep_to_json(report) if as_json else sweep_to_text(report))
+    after_sweep(report, plot, plot_fd)
     return 1 if report.verdict == DISAGREE else 0
 
 

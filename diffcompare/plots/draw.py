@@ -1,0 +1,358 @@
+"""Matplotlib figures of a sweep and of the finite-difference step study. They draw what
+data.py and steps.py computed and compute nothing themselves; matplotlib is imported only
+here, when a figure is asked for, and only its Agg-backed Figure class (no pyplot state)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .data import SweepCurves, SweepMap
+from .steps import StepStudy
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+STYLE: dict[str, dict[str, Any]] = {
+    # Okabe-Ito colours, and a line style and marker each, so print in grey still tells
+    # the methods apart.
+    "symbolic": {"color": "#000000", "linestyle": "-", "linewidth": 3.0, "marker": "o"},
+    "autograd": {"color": "#E69F00", "linestyle": "--", "linewidth": 2.2, "marker": "s"},
+    "forward": {"color": "#0072B2", "linestyle": ":", "linewidth": 2.2, "marker": "^"},
+    "finite_difference": {"color": "#009E73", "linestyle": "-.", "linewidth": 1.4, "marker": "D"},
+}
+FALLBACK = {"color": "#CC79A7", "linestyle": (0, (5, 1, 1, 1)), "linewidth": 1.4, "marker": "v"}
+SCHEME_STYLE = {
+    "central": STYLE["autograd"],
+    "richardson": STYLE["forward"],
+    "complex-step": STYLE["finite_difference"],
+}
+FONT = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8.5}
+
+
+def _figure(width: float, height: float) -> Figure:
+    import matplotlib
+
+    matplotlib.rcParams.update(FONT)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _style(method: str) -> dict[str, Any]:
+    return STYLE.get(method, FALLBACK)
+
+
+def draw_curves(data: SweepCurves) -> Figure:
+    """A sweep in one variable: each method's derivative over the domain on top, and below,
+    one panel per method, its relative error at the referenced points against its bound."""
+    methods = list(data.values)
+    fig = _figure(8.0, 2.6 + 1.55 * len(methods))
+    axes = fig.subplots(
+        1 + len(methods), 1, sharex=True, gridspec_kw={"height_ratios": [2.2] + [1] * len(methods)}
+    )
+    top = axes[0]
+    for m in methods:
+        s = _style(m)
+        top.plot(
+            data.x,
+            data.values[m],
+            color=s["color"],
+            linestyle=s["linestyle"],
+            linewidth=s["linewidth"],
+            label=data.labels.get(m, m),
+        )
+    top.plot(
+        data.reference_x,
+        data.reference,
+        linestyle="none",
+        marker="o",
+        markersize=2.5,
+        markerfacecolor="white",
+        markeredgecolor="#555555",
+        markeredgewidth=0.6,
+        zorder=3,
+        label=f"reference (50 digits) at {data.reference.size} points",
+    )
+    top.set_ylabel(f"d/d{data.entry} of the expression")
+    top.set_title(
+        f"{data.text}: derivative by {data.entry} at {data.count:,} points "
+        f"({data.dtype}; lines thinned to their envelope)",
+        loc="left",
+    )
+    for ax in axes:
+        _mark_domain(ax, data, legend=ax is top)
+    if data.flagged.size:
+        top.plot(
+            data.flagged,
+            np.full(data.flagged.shape, 0.97),
+            linestyle="none",
+            marker="x",
+            color="#D55E00",
+            transform=top.get_xaxis_transform(),
+            label=f"two methods differ beyond their bounds ({data.counts['flagged']:,})",
+        )
+    top.legend(loc="upper left", framealpha=0.9, title="the lines coincide where the methods agree")
+    top.grid(True, alpha=0.3)
+
+    high = max(
+        [data.floor * 10]
+        + [float(np.nanmax(e.errors)) for e in data.errors.values() if e.errors.size]
+        + [float(np.nanmax(e.bounds)) for e in data.errors.values() if e.bounds.size]
+    )
+    for ax, m in zip(axes[1:], methods, strict=True):
+        _draw_errors(ax, data, m, high)
+    axes[-1].set_xlabel(f"{data.variable} (the expression's input, as given)")
+    fig.text(
+        0.01,
+        0.0,
+        "Relative error = |method - reference| / |reference|, dimensionless, at the points the "
+        "50-digit reference was computed at;\nbound = the method's own error bound / "
+        f"|reference|. An exact result (error 0) is drawn at {data.floor:.0e}.",
+        fontsize=8,
+        va="bottom",
+    )
+    fig.get_layout_engine().set(h_pad=0.04, rect=(0, 0.035, 1, 0.965))  # type: ignore[union-attr]
+    return fig
+
+
+def _draw_errors(ax: Axes, data: SweepCurves, method: str, high: float) -> None:
+    s, e = _style(method), data.errors[method]
+    order = np.argsort(e.x, kind="stable")
+    ax.plot(
+        e.x[order],
+        e.bounds[order],
+        color=s["color"],
+        linestyle=s["linestyle"],
+        linewidth=1.2,
+        label="its bound",
+    )
+    ax.plot(
+        e.x,
+        np.maximum(e.errors, data.floor),
+        linestyle="none",
+        marker=s["marker"],
+        markersize=3,
+        color=s["color"],
+        label="its error",
+    )
+    if e.outside.any():
+        ax.plot(
+            e.x[e.outside],
+            e.errors[e.outside],
+            linestyle="none",
+            marker="o",
+            markersize=10,
+            markerfacecolor="none",
+            markeredgecolor="#D55E00",
+            markeredgewidth=1.5,
+            label=f"outside its bound ({int(e.outside.sum())})",
+        )
+    if e.missing.size:
+        ax.plot(
+            e.missing,
+            np.full(e.missing.shape, 0.92),
+            linestyle="none",
+            marker="^",
+            markersize=7,
+            color="#D55E00",
+            transform=ax.get_xaxis_transform(),
+            label=f"no finite value ({e.missing.size})",
+        )
+    ax.set_yscale("log")
+    ax.set_ylim(data.floor / 3, high * 30)
+    ax.set_ylabel("relative error")
+    ax.grid(True, which="major", alpha=0.3)
+    label = data.labels.get(method, method)
+    ax.set_title(
+        f"{label}: {int(e.outside.sum())} of {e.x.size} outside its bound",
+        loc="left",
+        fontsize=9,
+        pad=2,
+    )
+    ax.legend(loc="upper right", ncols=3, framealpha=0.9)
+
+
+def _mark_domain(ax: Axes, data: SweepCurves, legend: bool) -> None:
+    """Hatch where the expression is undefined, and draw a vertical line at each kink."""
+    for i, (low, high) in enumerate(data.undefined_spans[:200]):
+        ax.axvspan(
+            low,
+            high if high > low else low + 1e-9 * max(1.0, abs(low)),
+            facecolor="#DDDDDD",
+            edgecolor="#888888",
+            hatch="///",
+            linewidth=0,
+            label=f"undefined ({data.counts['undefined']:,} points)" if legend and i == 0 else None,
+        )
+    kinks = np.unique(np.r_[data.on_edge, data.nondifferentiable])[:50]
+    for i, x in enumerate(kinks):
+        ax.axvline(
+            x,
+            color="#555555",
+            linestyle=(0, (1, 1)),
+            linewidth=1.0,
+            label=f"kink or domain edge ({data.counts['on_edge']:,} points)"
+            if legend and i == 0
+            else None,
+        )
+
+
+def draw_map(data: SweepMap) -> Figure:
+    """A sweep in two variables: the worst method's error over its bound, per cell, as a heat
+    map on a log colour scale, with the points that disagree marked."""
+    import matplotlib
+    from matplotlib.colors import LogNorm
+
+    fig = _figure(7.4, 6.6)
+    ax = fig.subplots()
+    finite = data.ratio[np.isfinite(data.ratio) & (data.ratio > 0)]
+    # Up to the bound on a sequential scale; beyond it (a disagreement) one signal colour,
+    # and those points also carry a marker, so the map does not rely on colour alone.
+    vmax = 1.0
+    vmin = min(1e-3, float(finite.min()) if finite.size else 1e-3)
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="white", over="#D55E00")
+    ratio = np.where(data.ratio == 0, vmin, data.ratio)  # an exact cell at the scale's floor
+    mesh = ax.pcolormesh(
+        data.x_edges, data.y_edges, ratio, norm=LogNorm(vmin, vmax), cmap=cmap, shading="flat"
+    )
+    bar = fig.colorbar(mesh, ax=ax, extend="max")
+    bar.set_label("worst method's error / its bound (dimensionless; the triangle: above 1)")
+    ax.plot(
+        *data.points.T,
+        linestyle="none",
+        marker=".",
+        markersize=2,
+        color="black",
+        label=f"referenced points ({data.points.shape[0]})",
+    )
+    counts = {
+        "undefined": data.counts["undefined"],
+        "on a kink or domain edge": data.counts["on_edge"],
+        "two methods differ beyond their bounds": data.counts["flagged"],
+        "disagree (judged)": data.disagree.shape[0],
+    }
+    marks = [
+        (data.undefined, {"marker": ".", "color": "#999999", "markersize": 2}, "undefined"),
+        (
+            data.on_edge,
+            {"marker": "+", "color": "black", "markersize": 6},
+            "on a kink or domain edge",
+        ),
+        (
+            data.flagged,
+            {"marker": "x", "color": "#D55E00", "markersize": 6},
+            "two methods differ beyond their bounds",
+        ),
+        (
+            data.disagree,
+            {
+                "marker": "s",
+                "markerfacecolor": "none",
+                "markeredgecolor": "#D55E00",
+                "markersize": 9,
+                "markeredgewidth": 1.5,
+            },
+            "disagree (judged)",
+        ),
+    ]
+    for points, style, label in marks:
+        if points.size:
+            ax.plot(*points.T, linestyle="none", label=f"{label} ({counts[label]:,})", **style)
+    ax.set_xlim(data.x_edges[0], data.x_edges[-1])
+    ax.set_ylim(data.y_edges[0], data.y_edges[-1])
+    ax.set_xlabel(data.variables[0])
+    ax.set_ylabel(data.variables[1])
+    ax.set_title(
+        f"{data.text} ({data.dtype}): {data.count:,} points, error against the 50-digit "
+        f"reference\nat {data.referenced} of them; each cell shows its worst point "
+        "(white: none referenced)",
+        loc="left",
+    )
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2, framealpha=0.9)
+    return fig
+
+
+def draw_steps(study: StepStudy) -> Figure:
+    """The V curves: per scheme, the true error against the step size, the fitted truncation
+    line, the rounding term, and the step the engine picks with its bound there."""
+    schemes = list(study.curves)
+    fig = _figure(4.0 * len(schemes) + 0.6, 5.0)
+    axes = np.atleast_1d(fig.subplots(1, len(schemes), sharey=True))
+    floor = study.floor
+    for ax, name in zip(axes, schemes, strict=True):
+        c = study.curves[name]
+        s = SCHEME_STYLE.get(name, FALLBACK)
+        ax.plot(
+            c.steps,
+            np.maximum(c.errors, floor),
+            color="black",
+            linestyle="-",
+            marker=".",
+            markersize=3,
+            linewidth=1.2,
+            label="true error (vs 50 digits)",
+        )
+        if c.truncation_line is not None:
+            ax.plot(
+                c.steps,
+                c.truncation_line,
+                color=s["color"],
+                linestyle="--",
+                linewidth=1.8,
+                label=f"estimated truncation ~ h^{c.order:g}",
+            )
+        ax.plot(
+            c.steps,
+            c.rounding,
+            color=s["color"],
+            linestyle=":",
+            linewidth=2.2,
+            label="estimated rounding"
+            + (" (no cancellation)" if name == "complex-step" else " ~ 1/h"),
+        )
+        ax.axvline(
+            c.chosen.step,
+            color="#555555",
+            linestyle="-.",
+            linewidth=1.2,
+            label=f"step the engine picks, h = {c.chosen.step:.2g}",
+        )
+        ax.plot(
+            [c.chosen.step],
+            [max(c.chosen.bound, floor)],
+            linestyle="none",
+            marker="v",
+            markersize=9,
+            color=s["color"],
+            markeredgecolor="black",
+            label=f"its bound there, {c.chosen.bound:.2g}",
+        )
+        ax.plot(
+            [c.chosen.step],
+            [max(c.chosen_error, floor)],
+            linestyle="none",
+            marker="*",
+            markersize=13,
+            color="white",
+            markeredgecolor="black",
+            label=f"its true error there, {c.chosen_error:.2g}",
+        )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(name, loc="left")
+        ax.set_xlabel(f"step h (absolute, in units of {study.variable})")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(loc="upper center", framealpha=0.9, fontsize=7.5)
+        top = np.nanmax(np.r_[c.errors[np.isfinite(c.errors)], abs(study.reference), floor])
+        ax.set_ylim(floor / 3, top * 1e3)
+    axes[0].set_ylabel(f"absolute error of d/d{study.variable} (units of the derivative)")
+    where = ", ".join(f"{k}={v:.6g}" for k, v in study.point.items())
+    fig.suptitle(
+        f"{study.text}: finite differences at {where} ({study.dtype}); "
+        f"d/d{study.variable} = {study.reference:.15g}. An error of 0 is drawn at {floor:.0e}.",
+        fontsize=10,
+    )
+    return fig
