@@ -56,6 +56,7 @@ class SweepCurves:
     on_edge: np.ndarray  # x of points on a kink or domain edge
     flagged: np.ndarray  # x of points where two methods differ beyond their bounds
     nondifferentiable: np.ndarray  # x of referenced points judged nondifferentiable
+    disagree: np.ndarray  # x of referenced points judged disagree
     floor: float  # relative errors of 0 (exact) are drawn here
 
 
@@ -128,6 +129,9 @@ def sweep_curves(report: engine.SweepReport, entry: int = 0) -> SweepCurves:
         flagged=_marks(x_all, kept.flagged),
         nondifferentiable=np.array(
             [r.at[0] for r in kept.results if r.verdict == NONDIFFERENTIABLE], dtype=np.float64
+        ),
+        disagree=np.array(
+            [r.at[0] for r in kept.results if r.verdict == DISAGREE], dtype=np.float64
         ),
         floor=floor,
     )

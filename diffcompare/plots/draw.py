@@ -94,6 +94,19 @@ def draw_curves(data: SweepCurves) -> Figure:
             transform=top.get_xaxis_transform(),
             label=f"two methods differ beyond their bounds ({data.counts['flagged']:,})",
         )
+    if data.disagree.size:
+        top.plot(
+            data.disagree,
+            np.full(data.disagree.shape, 0.5),
+            linestyle="none",
+            marker="s",
+            markersize=10,
+            markerfacecolor="none",
+            markeredgecolor="#D55E00",
+            markeredgewidth=1.5,
+            transform=top.get_xaxis_transform(),
+            label=f"disagree (judged against the reference): {data.disagree.size}",
+        )
     top.legend(loc="upper left", framealpha=0.9, title="the lines coincide where the methods agree")
     top.grid(True, alpha=0.3)
 
@@ -166,8 +179,11 @@ def _draw_errors(ax: Axes, data: SweepCurves, method: str, high: float) -> None:
     ax.set_ylabel("relative error")
     ax.grid(True, which="major", alpha=0.3)
     label = data.labels.get(method, method)
+    faults = f"{int(e.outside.sum())} of {e.x.size} outside its bound"
+    if e.missing.size:
+        faults += f", {e.missing.size} with no finite value"
     ax.set_title(
-        f"{label}: {int(e.outside.sum())} of {e.x.size} outside its bound",
+        f"{label}: {faults}",
         loc="left",
         fontsize=9,
         pad=2,
@@ -214,7 +230,8 @@ def draw_map(data: SweepMap) -> Figure:
     vmax = 1.0
     vmin = min(1e-3, float(finite.min()) if finite.size else 1e-3)
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="white", over="#D55E00")
-    ratio = np.where(data.ratio == 0, vmin, data.ratio)  # an exact cell at the scale's floor
+    # An exact cell at the scale's floor; a method with no finite value beyond its top.
+    ratio = np.where(data.ratio == 0, vmin, np.where(np.isposinf(data.ratio), 10.0, data.ratio))
     mesh = ax.pcolormesh(
         data.x_edges, data.y_edges, ratio, norm=LogNorm(vmin, vmax), cmap=cmap, shading="flat"
     )
