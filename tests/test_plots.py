@@ -40,12 +40,7 @@ def test_the_curves_are_the_sweeps_values_sorted_and_thinned_to_their_envelope(s
         np.testing.assert_array_equal(values[order[rows]], y)
         # The envelope keeps the extremes of the whole sweep and of each of BINS stretches.
         assert y.max() == values.max() and y.min() == values.min()
-        lo, hi = kept.at[:, 0].min(), kept.at[:, 0].max()
-
-        def stretch(t):
-            return np.minimum(((t - lo) / (hi - lo) * BINS).astype(int), BINS - 1)
-
-        every, drawn = stretch(kept.at[:, 0]), stretch(x)
+        every, drawn = _stretch(kept.at[:, 0], kept.at[:, 0]), _stretch(x, kept.at[:, 0])
         for b in range(0, BINS, 37):
             assert y[drawn == b].max() == values[every == b].max()
             assert y[drawn == b].min() == values[every == b].min()
@@ -53,6 +48,12 @@ def test_the_curves_are_the_sweeps_values_sorted_and_thinned_to_their_envelope(s
     reference = lines[len(kept.values)]
     expected = sorted((r.at[0], r.reference[0]) for r in kept.results)
     assert sorted(zip(reference.get_xdata(), reference.get_ydata(), strict=True)) == expected
+
+
+def _stretch(t: np.ndarray, every: np.ndarray) -> np.ndarray:
+    """Which of BINS equal stretches of the sweep's x range each of t falls in."""
+    lo, hi = every.min(), every.max()
+    return np.minimum(((t - lo) / (hi - lo) * BINS).astype(int), BINS - 1)
 
 
 def test_each_error_panel_is_that_methods_error_and_bound_at_the_judged_points(smooth) -> None:

@@ -125,7 +125,8 @@ def rounding(prepared: CompiledPrepared, point: torch.Tensor, name: str, column:
 
 
 def reference_value(setup: Setup, point: torch.Tensor, entry: int) -> Any:
-    """The 50-digit reference of one derivative entry at `point`, an mpmath number (None where
-    it has no finite real value)."""
-    formula = setup.derivatives.raw[entry]
-    return reference((formula,), setup.problem.variables, point.tolist())[0][0]
+    """The 50-digit reference of one derivative entry at `point`, an mpmath number; None
+    where it, or the expression itself, has no finite real value."""
+    formulas = (setup.problem.outputs[0], setup.derivatives.raw[entry])
+    value, derivative = reference(formulas, setup.problem.variables, point.tolist())[0]
+    return None if value is None else derivative

@@ -84,7 +84,8 @@ def fd_steps(
     truth = engine.reference_value(setup, at, 0)
     if truth is None:
         raise UsageError(
-            f"--plot-fd: the derivative by {names[0]} has no finite real value at this point"
+            f"--plot-fd: the expression or its derivative by {names[0]} has no finite real "
+            "value at this point"
         )
     variable = compiled.wrt[0]
     x = float(at[0, variable])
@@ -95,6 +96,10 @@ def fd_steps(
         low = math.log10(e) - (6 if name == "complex-step" else 0)
         count = round(-low * per_decade) + 1
         steps = torch.logspace(low, 0.0, count, dtype=torch.float64) * max(1.0, abs(x))
+        if name != "complex-step":
+            # Steps the dtype can take from x: near its ulp several round to one.
+            steps = torch.unique((at[0, variable] + steps.to(at.dtype)) - at[0, variable])
+            steps = steps[steps > 0].double()
         if name == "complex-step":
             values, truncation = engine.complex_differences(compiled, at, steps, variable)
             taken = steps
