@@ -295,18 +295,20 @@ def cli(
       diffcompare "mean(x**2+20)" --shape x=4 --at "x=[10,20,30,40]"
       diffcompare "x**2*y+sin(y)" --hessian --at x=1,y=2
     """
+    from .plots.cli_support import after_compare, check_plot_options
+
+    sweeping = domain is not None or grid or output is not None
+    first = order == 1 and not hessian and vjp is None and jvp is None and not shapes
+    check_plot_options(plot, plot_fd, sweeping, first)  # before loading torch and SymPy
+
     from .comparison import compare  # deferred: loads torch and SymPy
     from .parser import parse
-    from .plots.cli_support import after_compare, check_plot_options
     from .render import to_json, to_text
     from .report import DISAGREE
 
     problem = parse(expr, shapes=parse_shape_options(shapes))
     vjp_vector = None if vjp is None else parse_vector("vjp", vjp)
     jvp_vector = None if jvp is None else parse_vector("jvp", jvp)
-    sweeping = domain is not None or grid or output is not None
-    first = order == 1 and not hessian and vjp is None and jvp is None and not shapes
-    check_plot_options(plot, plot_fd, sweeping, first)
     if sweeping:
         if order != 1 or hessian or vjp is not None or jvp is not None:
             raise UsageError(
