@@ -298,8 +298,8 @@ def cli(
     from .plots.cli_support import after_compare, check_plot_options
 
     sweeping = domain is not None or grid or output is not None
-    first = order == 1 and not hessian and vjp is None and jvp is None and not shapes
-    check_plot_options(plot, plot_fd, sweeping, first)  # before loading torch and SymPy
+    first_derivative = order == 1 and not hessian and vjp is None and jvp is None and not shapes
+    check_plot_options(plot, plot_fd, sweeping, first_derivative)  # before loading torch and SymPy
 
     from .comparison import compare  # deferred: loads torch and SymPy
     from .parser import parse

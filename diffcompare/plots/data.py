@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from ..errors import UsageError
 from ..report import DISAGREE, NONDIFFERENTIABLE, PointResult
@@ -218,7 +219,8 @@ def _method_errors(kept: engine.SweepPoints, method: str, entry: int) -> MethodE
         x.append(r.at[0])
         errors.append(error)
         bounds.append(bound / abs(truth))
-        outside.append(m.abs_error[entry] is not None and m.abs_error[entry] > bound)
+        absolute = m.abs_error[entry]
+        outside.append(absolute is not None and absolute > bound)
     return MethodErrors(
         x=np.array(x, dtype=np.float64),
         errors=np.array(errors, dtype=np.float64),
@@ -293,7 +295,5 @@ def _float(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def _torch_dtype(name: str) -> object:
-    import torch
-
+def _torch_dtype(name: str) -> torch.dtype:
     return torch.float32 if name == "float32" else torch.float64

@@ -29,23 +29,32 @@ SCHEME_STYLE = {
     "richardson": STYLE["forward"],
     "complex-step": STYLE["finite_difference"],
 }
-FONT = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8.5}
+FONT: dict[Any, Any] = {
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8.5,
+}
 
 
 def _figure(width: float, height: float) -> Figure:
-    import matplotlib
-
-    matplotlib.rcParams.update(FONT)
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def _fonts() -> Any:
+    """Legible font sizes for the figures drawn inside, leaving the user's settings alone."""
+    import matplotlib
+
+    return matplotlib.rc_context(FONT)
 
 
 def _style(method: str) -> dict[str, Any]:
     return STYLE.get(method, FALLBACK)
 
 
-def draw_curves(data: SweepCurves) -> Figure:
+def _draw_curves(data: SweepCurves) -> Figure:
     """A sweep in one variable: each method's derivative over the domain on top, and below,
     one panel per method, its relative error at the referenced points against its bound."""
     methods = list(data.values)
@@ -127,7 +136,7 @@ def draw_curves(data: SweepCurves) -> Figure:
         fontsize=8,
         va="bottom",
     )
-    fig.get_layout_engine().set(h_pad=0.04, rect=(0, 0.035, 1, 0.965))  # type: ignore[union-attr]
+    fig.get_layout_engine().set(h_pad=0.04, rect=(0, 0.035, 1, 0.965))  # type: ignore[union-attr, call-arg]
     return fig
 
 
@@ -216,7 +225,7 @@ def _mark_domain(ax: Axes, data: SweepCurves, legend: bool) -> None:
         )
 
 
-def draw_map(data: SweepMap) -> Figure:
+def _draw_map(data: SweepMap) -> Figure:
     """A sweep in two variables: the worst method's error over its bound, per cell, as a heat
     map on a log colour scale, with the points that disagree marked."""
     import matplotlib
@@ -251,7 +260,7 @@ def draw_map(data: SweepMap) -> Figure:
         "two methods differ beyond their bounds": data.counts["flagged"],
         "disagree (judged)": data.disagree.shape[0],
     }
-    marks = [
+    marks: list[tuple[np.ndarray, dict[str, Any], str]] = [
         (data.undefined, {"marker": ".", "color": "#999999", "markersize": 2}, "undefined"),
         (
             data.on_edge,
@@ -292,7 +301,7 @@ def draw_map(data: SweepMap) -> Figure:
     return fig
 
 
-def draw_steps(study: StepStudy) -> Figure:
+def _draw_steps(study: StepStudy) -> Figure:
     """The V curves: per scheme, the true error against the step size, the fitted truncation
     line, the rounding term, and the step the engine picks with its bound there."""
     schemes = list(study.curves)
@@ -373,3 +382,23 @@ def draw_steps(study: StepStudy) -> Figure:
         fontsize=10,
     )
     return fig
+
+
+def draw_curves(data: SweepCurves) -> Figure:
+    """A sweep in one variable: each method's derivative over the domain on top, and below,
+    one panel per method, its relative error at the referenced points against its bound."""
+    with _fonts():
+        return _draw_curves(data)
+
+
+def draw_map(data: SweepMap) -> Figure:
+    """A sweep in two variables: the worst method's error over its bound per cell, on a log
+    colour scale, with the points that disagree marked."""
+    with _fonts():
+        return _draw_map(data)
+
+
+def draw_steps(study: StepStudy) -> Figure:
+    """The V curves of finite differences at one point, one panel per scheme."""
+    with _fonts():
+        return _draw_steps(study)
