@@ -277,7 +277,7 @@ def _draw_map(data: SweepMap) -> Figure:
             {
                 "marker": "s",
                 "markerfacecolor": "none",
-                "markeredgecolor": "#D55E00",
+                "markeredgecolor": "black",
                 "markersize": 9,
                 "markeredgewidth": 1.5,
             },
