@@ -269,7 +269,7 @@ def _draw_map(data: SweepMap) -> Figure:
         ),
         (
             data.flagged,
-            {"marker": "x", "color": "#D55E00", "markersize": 6},
+            {"marker": "x", "color": "black", "markersize": 6},
             "two methods differ beyond their bounds",
         ),
         (

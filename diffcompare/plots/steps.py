@@ -93,7 +93,10 @@ def fd_steps(
     schemes = ["central", "richardson"] + (["complex-step"] if engine.analytic(compiled) else [])
     curves = {}
     for name in schemes:
-        low = math.log10(e) - (6 if name == "complex-step" else 0)
+        chosen = engine.chosen(compiled, at, name, 0)
+        low = math.log10(e)
+        if name == "complex-step":  # no cancellation: down to below the step it takes
+            low = min(low - 6, math.floor(math.log10(chosen.step / max(1.0, abs(x)))) - 1)
         count = round(-low * per_decade) + 1
         steps = torch.logspace(low, 0.0, count, dtype=torch.float64) * max(1.0, abs(x))
         if name != "complex-step":
@@ -108,7 +111,6 @@ def fd_steps(
         scale = engine.rounding(compiled, at, name, 0)
         taken_np = taken.double().numpy()
         rounding = np.full_like(taken_np, scale) if name == "complex-step" else scale / taken_np
-        chosen = engine.chosen(compiled, at, name, 0)
         order = engine.scheme_order(name)
         truncation_np = truncation.double().numpy()
         curves[name] = StepCurve(
