@@ -215,8 +215,9 @@ def explanation_options(prefix: str) -> Callable[[F], F]:
 @click.option(
     "--plot",
     metavar="FILE.png",
-    help="Sweep: also draw it to FILE (.png, .svg or .pdf): in one variable each method's "
-    "derivative and its error against its bound; in two, the worst error over the plane.",
+    help="Also draw the report to FILE (.png, .svg or .pdf): a sweep in one variable, each "
+    "method's derivative and error against its bound; in two, the worst error over the "
+    "plane; given points, each method's error and bound at each.",
 )
 @click.option(
     "--plot-fd",
@@ -299,7 +300,7 @@ def cli(
 
     sweeping = domain is not None or grid or output is not None
     first_derivative = order == 1 and not hessian and vjp is None and jvp is None and not shapes
-    check_plot_options(plot, plot_fd, sweeping, first_derivative)  # before loading torch and SymPy
+    check_plot_options(plot, plot_fd, first_derivative)  # before loading torch and SymPy
 
     from .comparison import compare  # deferred: loads torch and SymPy
     from .parser import parse

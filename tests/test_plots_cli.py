@@ -34,11 +34,15 @@ def test_a_sweep_writes_its_plot_and_the_step_study(tmp_path: Path) -> None:
     assert _written(plot) and _written(steps)
 
 
-def test_at_a_point_the_step_study_is_drawn_there(tmp_path: Path) -> None:
-    steps = tmp_path / "fd.png"
-    result = CliRunner().invoke(cli, ["sin(x)*y", "--at", "x=0.5,y=2", "--plot-fd", str(steps)])
+def test_at_given_points_the_errors_and_the_step_study_are_drawn(tmp_path: Path) -> None:
+    plot, steps = tmp_path / "points.png", tmp_path / "fd.png"
+    result = CliRunner().invoke(
+        cli,
+        ["sin(x)*y", "--at", "x=0.5,y=2", "--at", "x=1,y=1"]
+        + ["--plot", str(plot), "--plot-fd", str(steps)],
+    )
     assert result.exit_code == 0, result.output
-    assert _written(steps)
+    assert _written(plot) and _written(steps)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +50,6 @@ def test_at_a_point_the_step_study_is_drawn_there(tmp_path: Path) -> None:
     [
         (["x**2", "--domain", "x=0:1", "--plot", "p.jpg"], "must end in .png, .svg, .pdf"),
         (["x**2", "--at", "x=1", "--plot-fd", "p"], "must end in .png, .svg, .pdf"),
-        (["x**2", "--at", "x=1", "--plot", "p.png"], "--plot draws a sweep"),
         (["x**3", "--at", "x=1", "--order", "2", "--plot-fd", "p.png"], "first derivative"),
         (["x*y*z", "--domain", "x=0:1", "--plot", "p.png"], "one or two variables"),
         (["x**2", "--domain", "x=0:1", "--plot", "no/such/dir/p.png"], "No such file"),

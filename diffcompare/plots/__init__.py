@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ..problem import Problem
+    from ..report import Report
     from ..sweep import SweepReport
     from .steps import StepStudy
 
@@ -32,6 +33,15 @@ def plot_sweep(report: SweepReport) -> Figure:
     if len(report.variables) == 2:
         return draw_map(sweep_map(report))
     return draw_curves(sweep_curves(report))
+
+
+def plot_points(report: Report) -> Figure:
+    """The figure of a comparison at given points (a Report from compare()): per point, each
+    method's relative error beside its bound, with the point's verdict."""
+    from .draw_points import draw_points
+    from .points import point_errors
+
+    return draw_points(point_errors(report))
 
 
 def fd_steps(
@@ -57,7 +67,7 @@ def plot_fd_steps(
     """Finite differences' true error against the step size at `point` (the V curves of
     central, Richardson and, where analytic, complex-step), with the engine's chosen step and
     its truncation and rounding estimates. Takes an expression and a point, or a StepStudy."""
-    from .draw import draw_steps
+    from .draw_steps import draw_steps
     from .steps import StepStudy
 
     if isinstance(expr, StepStudy):
@@ -104,6 +114,7 @@ __all__ = [
     "check_plot_path",
     "fd_steps",
     "plot_fd_steps",
+    "plot_points",
     "plot_sweep",
     "png_bytes",
     "save_figure",

@@ -21,7 +21,7 @@ from ..finite_differences import (
     _first_partials,
     _value_and_slope,
 )
-from ..method_types import CompiledPrepared, columns, tape_bound
+from ..method_types import DTYPES, CompiledPrepared, columns, tape_bound
 from ..reference import REFERENCE_DIGITS, reference
 from ..sweep import SweepPoints, SweepReport
 
@@ -42,7 +42,13 @@ __all__ = [
     "reference_value",
     "rounding",
     "scheme_order",
+    "torch_dtype",
 ]
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """The torch dtype a report's dtype name stands for."""
+    return DTYPES[name]
 
 
 def analytic(prepared: CompiledPrepared) -> bool:

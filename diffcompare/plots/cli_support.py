@@ -19,18 +19,11 @@ MAP_REFERENCED = 1000
 (instead of the sweep's default 200) so its map has about two points a cell."""
 
 
-def check_plot_options(
-    plot: str | None, plot_fd: str | None, sweeping: bool, first_derivative: bool
-) -> None:
-    """Refuse, before any work is done, a file name no figure can be written as, --plot
-    without a sweep, and --plot-fd for anything but a first derivative."""
+def check_plot_options(plot: str | None, plot_fd: str | None, first_derivative: bool) -> None:
+    """Refuse, before any work is done, a file name no figure can be written as, and
+    --plot-fd for anything but a first derivative."""
     if plot is not None:
-        check_plot_path("--plot", plot, create=sweeping)
-        if not sweeping:
-            raise UsageError(
-                "--plot draws a sweep: give --domain (at one point, --plot-fd draws the "
-                "finite-difference step study)"
-            )
+        check_plot_path("--plot", plot, create=True)
     if plot_fd is not None:
         check_plot_path("--plot-fd", plot_fd, create=first_derivative)
         if not first_derivative:
@@ -72,7 +65,12 @@ def after_sweep(report: SweepReport, plot: str | None, plot_fd: str | None) -> N
 
 
 def after_compare(problem: Problem, report: Report, plot: str | None, plot_fd: str | None) -> None:
-    """With points (--at or samples), --plot-fd studies the first."""
+    """With points (--at or samples): --plot draws each method's error and bound at each,
+    --plot-fd studies the first."""
+    if plot is not None:
+        from . import plot_points, save_figure
+
+        save_figure(plot_points(report), plot, "--plot")
     if plot_fd is not None:
         point = dict(zip(report.variables, report.points[0].at, strict=True))
         _write_steps(problem, point, report.wrt[0], report.dtype, plot_fd)

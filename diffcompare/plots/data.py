@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..errors import UsageError
 from ..report import DISAGREE, NONDIFFERENTIABLE, PointResult
@@ -102,7 +101,7 @@ def sweep_curves(report: engine.SweepReport, entry: int = 0) -> SweepCurves:
     x_all = kept.at[:, 0].astype(np.float64)
     order = np.argsort(x_all, kind="stable")
     rows = _envelope(x_all, order, [v[:, entry] for v in kept.values.values()])
-    floor = engine.eps(_torch_dtype(report.dtype)) / 16
+    floor = engine.eps(engine.torch_dtype(report.dtype)) / 16
     judged = [r for r in kept.results if r.verdict not in (NONDIFFERENTIABLE,)]
     ref_pairs = [(r.at[0], r.reference[entry]) for r in judged if r.reference[entry] is not None]
     ref_x, ref = (
@@ -293,7 +292,3 @@ def _float(v: np.ndarray) -> np.ndarray:
     out: np.ndarray = v.astype(np.float64)
     out[~np.isfinite(out)] = np.nan
     return out
-
-
-def _torch_dtype(name: str) -> torch.dtype:
-    return torch.float32 if name == "float32" else torch.float64

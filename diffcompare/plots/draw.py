@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .data import SweepCurves, SweepMap
-from .steps import StepStudy
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -37,20 +36,20 @@ FONT: dict[Any, Any] = {
 }
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _fonts() -> Any:
+def fonts() -> Any:
     """Legible font sizes for the figures drawn inside, leaving the user's settings alone."""
     import matplotlib
 
     return matplotlib.rc_context(FONT)
 
 
-def _style(method: str) -> dict[str, Any]:
+def style_of(method: str) -> dict[str, Any]:
     return STYLE.get(method, FALLBACK)
 
 
@@ -58,13 +57,13 @@ def _draw_curves(data: SweepCurves) -> Figure:
     """A sweep in one variable: each method's derivative over the domain on top, and below,
     one panel per method, its relative error at the referenced points against its bound."""
     methods = list(data.values)
-    fig = _figure(8.0, 2.6 + 1.55 * len(methods))
+    fig = new_figure(8.0, 2.6 + 1.55 * len(methods))
     axes = fig.subplots(
         1 + len(methods), 1, sharex=True, gridspec_kw={"height_ratios": [2.2] + [1] * len(methods)}
     )
     top = axes[0]
     for m in methods:
-        s = _style(m)
+        s = style_of(m)
         top.plot(
             data.x,
             data.values[m],
@@ -141,7 +140,7 @@ def _draw_curves(data: SweepCurves) -> Figure:
 
 
 def _draw_errors(ax: Axes, data: SweepCurves, method: str, high: float) -> None:
-    s, e = _style(method), data.errors[method]
+    s, e = style_of(method), data.errors[method]
     order = np.argsort(e.x, kind="stable")
     ax.plot(
         e.x[order],
@@ -231,7 +230,7 @@ def _draw_map(data: SweepMap) -> Figure:
     import matplotlib
     from matplotlib.colors import LogNorm
 
-    fig = _figure(7.4, 6.6)
+    fig = new_figure(7.4, 6.6)
     ax = fig.subplots()
     finite = data.ratio[np.isfinite(data.ratio) & (data.ratio > 0)]
     # Up to the bound on a sequential scale; beyond it (a disagreement) one signal colour,
@@ -301,104 +300,15 @@ def _draw_map(data: SweepMap) -> Figure:
     return fig
 
 
-def _draw_steps(study: StepStudy) -> Figure:
-    """The V curves: per scheme, the true error against the step size, the fitted truncation
-    line, the rounding term, and the step the engine picks with its bound there."""
-    schemes = list(study.curves)
-    fig = _figure(4.0 * len(schemes) + 0.6, 5.0)
-    axes = np.atleast_1d(fig.subplots(1, len(schemes), sharey=True))
-    floor = study.floor
-    for ax, name in zip(axes, schemes, strict=True):
-        c = study.curves[name]
-        s = SCHEME_STYLE.get(name, FALLBACK)
-        ax.plot(
-            c.steps,
-            np.maximum(c.errors, floor),
-            color="black",
-            linestyle="-",
-            marker=".",
-            markersize=3,
-            linewidth=1.2,
-            label="true error (vs 50 digits)",
-        )
-        if c.truncation_line is not None:
-            ax.plot(
-                c.steps,
-                c.truncation_line,
-                color=s["color"],
-                linestyle="--",
-                linewidth=1.8,
-                label=f"estimated truncation ~ h^{c.order:g}",
-            )
-        ax.plot(
-            c.steps,
-            c.rounding,
-            color=s["color"],
-            linestyle=":",
-            linewidth=2.2,
-            label="estimated rounding"
-            + (" (no cancellation)" if name == "complex-step" else " ~ 1/h"),
-        )
-        ax.axvline(
-            c.chosen.step,
-            color="#555555",
-            linestyle="-.",
-            linewidth=1.2,
-            label=f"step the engine picks, h = {c.chosen.step:.2g}",
-        )
-        ax.plot(
-            [c.chosen.step],
-            [max(c.chosen.bound, floor)],
-            linestyle="none",
-            marker="v",
-            markersize=9,
-            color=s["color"],
-            markeredgecolor="black",
-            label=f"its bound there, {c.chosen.bound:.2g}",
-        )
-        ax.plot(
-            [c.chosen.step],
-            [max(c.chosen_error, floor)],
-            linestyle="none",
-            marker="*",
-            markersize=13,
-            color="white",
-            markeredgecolor="black",
-            label=f"its true error there, {c.chosen_error:.2g}",
-        )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(name, loc="left")
-        ax.set_xlabel(f"step h (absolute, in units of {study.variable})")
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(loc="upper center", framealpha=0.9, fontsize=7.5)
-        top = np.nanmax(np.r_[c.errors[np.isfinite(c.errors)], abs(study.reference), floor])
-        ax.set_ylim(floor / 3, top * 1e3)
-    axes[0].set_ylabel(f"absolute error of d/d{study.variable} (units of the derivative)")
-    where = ", ".join(f"{k}={v:.6g}" for k, v in study.point.items())
-    fig.suptitle(
-        f"{study.text}: finite differences at {where} ({study.dtype}); "
-        f"d/d{study.variable} = {study.reference:.15g}. An error of 0 is drawn at {floor:.0e}.",
-        fontsize=10,
-    )
-    return fig
-
-
 def draw_curves(data: SweepCurves) -> Figure:
     """A sweep in one variable: each method's derivative over the domain on top, and below,
     one panel per method, its relative error at the referenced points against its bound."""
-    with _fonts():
+    with fonts():
         return _draw_curves(data)
 
 
 def draw_map(data: SweepMap) -> Figure:
     """A sweep in two variables: the worst method's error over its bound per cell, on a log
     colour scale, with the points that disagree marked."""
-    with _fonts():
+    with fonts():
         return _draw_map(data)
-
-
-def draw_steps(study: StepStudy) -> Figure:
-    """The V curves of finite differences at one point, one panel per scheme."""
-    with _fonts():
-        return _draw_steps(study)
