@@ -52,7 +52,7 @@ def test_at_given_points_the_errors_and_the_step_study_are_drawn(tmp_path: Path)
         (["x**2", "--at", "x=1", "--plot-fd", "p"], "must end in .png, .svg, .pdf"),
         (["x**3", "--at", "x=1", "--order", "2", "--plot-fd", "p.png"], "first derivative"),
         (["x*y*z", "--domain", "x=0:1", "--plot", "p.png"], "one or two variables"),
-        (["x**2", "--domain", "x=0:1", "--plot", "no/such/dir/p.png"], "No such file"),
+        (["x**2", "--domain", "x=0:1", "--plot", "no/such/dir/p.png"], "no such folder"),
     ],
 )
 def test_bad_plot_requests_fail_in_one_line_before_any_work(

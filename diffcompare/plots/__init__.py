@@ -5,6 +5,7 @@ Functions return matplotlib Figures; matplotlib is imported only when one is dra
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,18 +78,19 @@ def plot_fd_steps(
     return draw_steps(fd_steps(expr, point, wrt, dtype=dtype))
 
 
-def check_plot_path(option: str, path: str | Path, create: bool = False) -> Path:
+def check_plot_path(option: str, path: str | Path, writable: bool = False) -> Path:
     """The path, if its suffix is one a figure can be written as; else a UsageError. With
-    `create`, also make sure the file can be written (creating it empty), so a bad path fails
-    before the work rather than after it."""
+    `writable`, also that its folder exists and can be written to, so a bad path fails before
+    the work rather than after it (nothing is created yet)."""
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise UsageError(f"{option} {path}: the file name must end in {', '.join(SUFFIXES)}")
-    if create:
-        try:
-            path.open("ab").close()
-        except OSError as error:
-            raise UsageError(f"{option} {path}: {error.strerror or error}") from None
+    if writable:
+        folder = path.parent
+        if not folder.is_dir():
+            raise UsageError(f"{option} {path}: no such folder {str(folder)!r}")
+        if path.is_dir() or not os.access(folder, os.W_OK):
+            raise UsageError(f"{option} {path}: cannot be written")
     return path
 
 

@@ -23,9 +23,9 @@ def check_plot_options(plot: str | None, plot_fd: str | None, first_derivative: 
     """Refuse, before any work is done, a file name no figure can be written as, and
     --plot-fd for anything but a first derivative."""
     if plot is not None:
-        check_plot_path("--plot", plot, create=True)
+        check_plot_path("--plot", plot, writable=True)
     if plot_fd is not None:
-        check_plot_path("--plot-fd", plot_fd, create=first_derivative)
+        check_plot_path("--plot-fd", plot_fd, writable=True)
         if not first_derivative:
             raise UsageError(
                 "--plot-fd studies a first derivative: it does not go with --order, "
