@@ -102,13 +102,10 @@ def sweep_curves(report: engine.SweepReport, entry: int = 0) -> SweepCurves:
     order = np.argsort(x_all, kind="stable")
     rows = _envelope(x_all, order, [v[:, entry] for v in kept.values.values()])
     floor = engine.eps(engine.torch_dtype(report.dtype)) / 16
-    judged = [r for r in kept.results if r.verdict not in (NONDIFFERENTIABLE,)]
-    ref_pairs = [(r.at[0], r.reference[entry]) for r in judged if r.reference[entry] is not None]
-    ref_x, ref = (
-        (np.array(v, dtype=np.float64) for v in zip(*ref_pairs, strict=True))
-        if (ref_pairs)
-        else (np.empty(0), np.empty(0))
-    )
+    judged = [r for r in kept.results if r.verdict != NONDIFFERENTIABLE]
+    referenced = [r for r in judged if r.reference[entry] is not None]
+    ref_x = np.array([r.at[0] for r in referenced], dtype=np.float64)
+    ref = np.array([r.reference[entry] for r in referenced], dtype=np.float64)
     return SweepCurves(
         text=report.text,
         variable=report.variables[0],
@@ -144,7 +141,7 @@ def sweep_map(report: engine.SweepReport, cells: int | None = None) -> SweepMap:
         raise UsageError(f"a map needs a sweep in two variables, not {len(report.variables)}")
     kept = kept_points(report)
     at = kept.at.astype(np.float64)
-    judged = [r for r in kept.results if r.verdict not in (NONDIFFERENTIABLE,)]
+    judged = [r for r in kept.results if r.verdict != NONDIFFERENTIABLE]
     points, ratios = [], []
     for r in judged:
         ratio = _worst_ratio(r)
