@@ -151,17 +151,16 @@ def test_the_map_holds_each_cells_worst_error_over_bound_and_marks_disagreement(
 
 
 def test_plots_refuse_sweeps_they_cannot_draw() -> None:
-    bare = sweep("x*y*z", "x=0:1", 50)
+    bare = sweep("x**3", "x=-1:1", 50)
     with pytest.raises(UsageError, match="keep_points=True"):
-        sweep_map(sweep("x*y", "x=0:1", 50))
+        sweep_curves(bare)
     assert bare._repr_png_() is None
     with pytest.raises(UsageError, match="one or two variables|in one variable"):
         plot_sweep(sweep("x*y*z", "x=0:1", 50, keep_points=True))
 
 
-def test_a_kept_sweep_shows_as_a_png_in_jupyter() -> None:
-    report = sweep("x**3", "x=-1:1", 300, keep_points=True)
-    png = report._repr_png_()
+def test_a_kept_sweep_shows_as_a_png_in_jupyter(smooth) -> None:
+    png = smooth._repr_png_()
     assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
