@@ -13,9 +13,10 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from diffcompare.engine import Setup, edges_at, judge_points, prepare
@@ -76,6 +77,23 @@ class MethodSummary:
     failures: int  # referenced points where it was outside its bound
 
 
+@dataclass(frozen=True, eq=False)
+class SweepPoints:
+    """Every point of a sweep as arrays, kept on request (for plots): where each point is,
+    whether the expression has a finite value there, whether it sits on a kink or domain
+    edge, whether two methods differ there beyond their bounds, each method's value and
+    bound (points, wrt), and the rows the reference was computed at with their results."""
+
+    at: np.ndarray  # (points, variables)
+    defined: np.ndarray  # (points,) bool
+    on_edge: np.ndarray  # (points,) bool
+    flagged: np.ndarray  # (points,) bool
+    values: dict[str, np.ndarray]  # method -> (points, wrt)
+    bounds: dict[str, np.ndarray]  # method -> (points, wrt)
+    rows: tuple[int, ...]  # the referenced points, ascending
+    results: tuple[PointResult, ...]  # the verdict and errors at each of `rows`
+
+
 @dataclass(frozen=True)
 class SweepReport:
     text: str
@@ -99,6 +117,7 @@ class SweepReport:
     disagreements: tuple[PointResult, ...]
     seconds: float
     reference_seconds: float
+    points: SweepPoints | None = field(default=None, repr=False)  # with keep_points=True
 
     @property
     def verdict(self) -> str:
@@ -160,13 +179,14 @@ def sweep(
     progress: Callable[[int], None] | None = None,
     keep: Callable[[dict[str, torch.Tensor]], None] | None = None,
     simplify_seconds: float = SIMPLIFY_SECONDS,
+    keep_points: bool = False,
 ) -> SweepReport:
     """Evaluate every method at `samples` points of `domain` (seeded uniform random, or a
     regular grid with about `samples` points), judge a subsample and every suspicious point
     against the reference, and summarise. `progress(n)` is called after each batch of n
     points; `keep(batch)` receives every batch's arrays (for writing every point to a file);
     `simplify_seconds` bounds the simplification of the derivative shown (0: as SymPy
-    gives it, the same on any machine)."""
+    gives it, the same on any machine); `keep_points` keeps every point's arrays in the report's `points` (for plots)."""
     start = time.perf_counter()
     setup = prepare(expr, wrt, dtype, fd, simplify_seconds)
     ranges = _ranges(setup, domain)
@@ -247,6 +267,18 @@ def sweep(
         disagreements=tuple(r for r in results if r.verdict == DISAGREE)[:20],
         seconds=time.perf_counter() - start,
         reference_seconds=reference_seconds,
+        points=SweepPoints(
+            at=points.numpy(),
+            defined=defined.numpy(),
+            on_edge=on_edge.numpy(),
+            flagged=flagged.numpy(),
+            values={m: v.detach().numpy() for m, v in values.items()},
+            bounds={m: b.detach().numpy() for m, b in bounds.items()},
+            rows=tuple(rows),
+            results=results,
+        )
+        if keep_points
+        else None,
     )
 
 

@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "oracle": 8,
     "testing": 8,
     "strategies": 8,
+    "plots": 8,  # figures: they run the finite-difference step study, so above the engine
     "batch": 9,
     "service": 9,
     "cli": 10,

@@ -95,6 +95,19 @@ MAX_SWEEP = 100_000_000
     "else Richardson extrapolation.",
 )
 @click.option(
+    "--plot",
+    metavar="FILE.png",
+    help="Also draw the report to FILE (.png, .svg or .pdf): a sweep in one variable, each "
+    "method's derivative and error against its bound; in two, the worst error over the "
+    "plane; given points, each method's error and bound at each.",
+)
+@click.option(
+    "--plot-fd",
+    metavar="FILE.png",
+    help="Also draw finite differences' error against the step size (.png, .svg or .pdf) at "
+    "the first --at point, the first sample or the sweep's first judged point.",
+)
+@click.option(
     "--explain",
     is_flag=True,
     help="After the report, the worked chain rule at the first point (also: diffcompare "
@@ -119,6 +132,8 @@ def cli(
     seed: int,
     dtype: str,
     fd: str,
+    plot: str | None,
+    plot_fd: str | None,
     explain: bool,
     fmt: str,
     lang: str,
@@ -147,6 +162,12 @@ def cli(
       diffcompare "mean(x**2+20)" --shape x=4 --at "x=[10,20,30,40]"
       diffcompare "x**2*y+sin(y)" --hessian --at x=1,y=2
     """
+    from diffcompare.plots.cli_support import after_compare, check_plot_options
+
+    sweeping = domain is not None or grid or output is not None
+    first_derivative = order == 1 and not hessian and vjp is None and jvp is None and not shapes
+    check_plot_options(plot, plot_fd, first_derivative)  # before loading torch and SymPy
+
     from diffcompare.engine import compare  # deferred: loads torch and SymPy
     from diffcompare.language.parser import parse
     from diffcompare.render.text import to_json, to_text
@@ -155,7 +176,7 @@ def cli(
     problem = parse(expr, shapes=parse_shape_options(shapes))
     vjp_vector = None if vjp is None else parse_vector("vjp", vjp)
     jvp_vector = None if jvp is None else parse_vector("jvp", jvp)
-    if domain is not None or grid or output is not None:
+    if sweeping:
         if order != 1 or hessian or vjp is not None or jvp is not None:
             raise UsageError(
                 "a sweep compares first derivatives: --order, --hessian, --vjp "
@@ -167,7 +188,18 @@ def cli(
                 "samples its own: use one or the other"
             )
         return _sweep(
-            problem, domain, samples or SWEEP_SAMPLES, grid, output, wrt, seed, dtype, fd, as_json
+            problem,
+            domain,
+            samples or SWEEP_SAMPLES,
+            grid,
+            output,
+            wrt,
+            seed,
+            dtype,
+            fd,
+            as_json,
+            plot,
+            plot_fd,
         )
     if samples is not None and samples > MAX_SAMPLES:
         raise UsageError(
@@ -191,6 +223,7 @@ def cli(
         fd=fd,
     )
     click.echo(to_json(report) if as_json else to_text(report))
+    after_compare(problem, report, plot, plot_fd)
     if explain:
         from diffcompare.cli.explain import run_explain
 
@@ -213,11 +246,14 @@ def _sweep(
     dtype: str,
     fd: str,
     as_json: bool,
+    plot: str | None = None,
+    plot_fd: str | None = None,
 ) -> int:
     from contextlib import nullcontext
 
     from tqdm import tqdm
 
+    from diffcompare.plots.cli_support import after_sweep, sweep_options
     from diffcompare.render.points_file import PointsWriter
     from diffcompare.render.text import sweep_to_json, sweep_to_text
     from diffcompare.sweep import sweep
@@ -250,6 +286,8 @@ def _sweep(
             fd=fd,
             progress=bar.update,
             keep=keep,
+            **sweep_options(problem, plot, plot_fd),
         )
     click.echo(sweep_to_json(report) if as_json else sweep_to_text(report))
+    after_sweep(report, plot, plot_fd)
     return 1 if report.verdict == DISAGREE else 0
