@@ -186,7 +186,8 @@ def sweep(
     against the reference, and summarise. `progress(n)` is called after each batch of n
     points; `keep(batch)` receives every batch's arrays (for writing every point to a file);
     `simplify_seconds` bounds the simplification of the derivative shown (0: as SymPy
-    gives it, the same on any machine); `keep_points` keeps every point's arrays in the report's `points` (for plots)."""
+    gives it, the same on any machine); `keep_points` keeps every point's arrays in the
+    report's `points` (for plots)."""
     start = time.perf_counter()
     setup = prepare(expr, wrt, dtype, fd, simplify_seconds)
     ranges = _ranges(setup, domain)
