@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from diffcompare.engine import Setup, edges_at, judge_points, prepare
+from diffcompare.engine import Setup, edges_at, judge_points, prepared_setup
 from diffcompare.errors import UsageError
 from diffcompare.language.problem import Problem
 from diffcompare.paths.method_types import Check, columns
@@ -164,7 +164,7 @@ def sweep(
     against the reference, and summarise. `progress(n)` is called after each batch of n
     points; `keep(batch)` receives every batch's arrays (for writing every point to a file)."""
     start = time.perf_counter()
-    setup = prepare(expr, wrt, dtype, fd)
+    setup = prepared_setup(expr, wrt, dtype=dtype, fd=fd)
     ranges = _ranges(setup, domain)
     points = _points(ranges, samples, grid, seed, setup.settings.dtype)
     n = points.shape[0]

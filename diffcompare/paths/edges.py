@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -41,7 +42,12 @@ class Edges:
         )
 
     def on_edge(self) -> torch.Tensor:
-        """(points,): whether some gap is within its rounding radius of zero."""
+        """(points,): whether some gap is within its rounding radius of zero (computed once:
+        judging asks at every point)."""
+        return self._on_edge
+
+    @cached_property
+    def _on_edge(self) -> torch.Tensor:
         hits = [g.value.abs() <= g.radius for g in self.gaps]
         if not hits:
             return torch.zeros(0, dtype=torch.bool)
