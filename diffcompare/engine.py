@@ -14,6 +14,7 @@ from diffcompare.errors import UsageError
 from diffcompare.judging.verdicts import Context, estimate, judge
 from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem, point_values
+from diffcompare.paths import finite_differences
 from diffcompare.paths.edges import Edges, find_edges
 from diffcompare.paths.error_model import eps
 from diffcompare.paths.memo import Memo
@@ -430,7 +431,7 @@ def _usable(setup: Setup, candidates: torch.Tensor) -> torch.Tensor:
         if isinstance(value, torch.Tensor):
             size = value.abs()
             ok &= (size < high) & ((size > low) | (size == 0))
-    ok &= METHODS["finite_difference"].evaluate(compiled, candidates).isfinite().all(dim=1)
+    ok &= finite_differences.values(compiled, candidates).isfinite().all(dim=1)
     edges = edges_at(compiled, candidates)
     if edges is not None and edges.gaps:
         # Ordinary points: off every kink, domain edge and pole by a few default

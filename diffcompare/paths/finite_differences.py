@@ -205,6 +205,21 @@ def check(prepared: CompiledPrepared, points: torch.Tensor, values: torch.Tensor
 Partial = tuple[int, tuple[int, ...]]  # (output, the variable positions, sorted)
 
 
+def values(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
+    """The entries' values without their bounds (to see where they are finite): for first
+    derivatives the differences alone, skipping the rounding bound's backward passes."""
+    if prepared.target.order != 1:
+        return evaluate_checked(prepared, points)[0]
+    entries = prepared.target.entries
+    wrt = list(prepared.wrt)
+    found: dict[Partial, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+    for k in sorted({k for e in entries for _, k, _ in e.partials()}):
+        d = _differences(prepared.output(k), points)
+        for c, j in enumerate(wrt):
+            found[(k, (j,))] = (d.values[:, c], d.truncation[:, c], d.skipped[:, c])
+    return _combine(entries, found, points, [])[0]
+
+
 def evaluate_checked(
     prepared: CompiledPrepared, points: torch.Tensor
 ) -> tuple[torch.Tensor, Check]:
