@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from diffcompare.engine import compare
+    from diffcompare.engine import Prepared, compare, prepare
     from diffcompare.explanation.build import explain
     from diffcompare.explanation.model import Explanation
     from diffcompare.language.parser import parse
@@ -17,11 +17,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DiffCompareError",
     "Explanation",
+    "Prepared",
     "Problem",
     "Report",
     "compare",
     "explain",
     "parse",
+    "prepare",
     "__version__",
 ]
 
@@ -30,6 +32,8 @@ from diffcompare.errors import DiffCompareError
 # Lazy re-exports: `import diffcompare` and `diffcompare --help` must not pay for torch.
 _LAZY = {
     "compare": "engine",
+    "prepare": "engine",
+    "Prepared": "engine",
     "explain": "explanation.build",
     "Explanation": "explanation.model",
     "parse": "language.parser",

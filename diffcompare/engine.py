@@ -41,6 +41,11 @@ CACHE_SIZE = 64
 _SETUPS: Memo[Setup] = Memo(CACHE_SIZE)
 
 
+def clear_cache() -> None:
+    """Forget every prepared problem (after changing a SymPy rule or an op-table row)."""
+    _SETUPS.cache_clear()
+
+
 def compare(
     expr: str | Problem,
     at: Point | Sequence[Point] | None = None,
