@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 import torch
@@ -15,7 +15,8 @@ from diffcompare.judging.verdicts import Context, estimate, judge
 from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem, point_values
 from diffcompare.paths import finite_differences
-from diffcompare.paths.edges import Edges, find_edges
+from diffcompare.paths.edges import Edges
+from diffcompare.paths.edges import edges_at as edges_at_points
 from diffcompare.paths.error_model import eps
 from diffcompare.paths.memo import Memo
 from diffcompare.paths.method_types import DTYPES, Check, CompiledPrepared, Settings, columns
@@ -130,7 +131,7 @@ def run(
         timing[name] = Timing(setup.prepare_seconds[name], seconds, runs)
     results = judge_points(setup, points, values, checks, range(points.shape[0]))
     return Report(
-        **report_fields(setup),
+        **setup.fields,
         points=results,
         timing=timing,
         dtype=_DTYPE_NAMES[setup.settings.dtype],
@@ -303,6 +304,11 @@ class Setup:
     prepared: dict[str, Any]
     prepare_seconds: dict[str, float]
 
+    @cached_property
+    def fields(self) -> dict[str, Any]:
+        """report_fields, made once (printing SymPy expressions is not free)."""
+        return report_fields(self)
+
     @property
     def compiled(self) -> CompiledPrepared:
         prepared: CompiledPrepared = self.prepared["finite_difference"]
@@ -354,7 +360,7 @@ def judge_points(
     rows = list(rows)
     if not rows:
         return ()
-    subset = points[rows]
+    subset = points if rows == list(range(points.shape[0])) else points[rows]
     context = Context(
         variables=setup.problem.variables,
         target=setup.target,
@@ -388,7 +394,7 @@ def edges_at(compiled: CompiledPrepared, points: torch.Tensor) -> Edges | None:
     """The kinks and domain edges of the compiled expression at `points`, if it has any."""
     if not compiled.edged:
         return None
-    return find_edges(compiled.tape, columns(points, True), compiled.wrt, points.dtype)
+    return edges_at_points(compiled.tape, points, compiled.wrt)
 
 
 def _points(problem: Problem, at: Point | Sequence[Point]) -> torch.Tensor:

@@ -315,6 +315,8 @@ def _tangent(value: torch.Tensor) -> torch.Tensor | None:
     return tangent
 
 
+_DUAL_LEVEL = threading.Lock()
+
 TANGENT_ELEMENTS = 1 << 16
 """Tangent directions times points carried by one batched forward-mode pass."""
 
@@ -368,7 +370,8 @@ def _backward_terms(
     group = max(1, TANGENT_ELEMENTS // max(n, 1))
     for start in range(0, w, group):
         ks = list(range(start, min(w, start + group)))
-        with warnings.catch_warnings(), fwad.dual_level():
+        # torch's forward-AD levels are global to the process, not per thread: one at a time.
+        with _DUAL_LEVEL, warnings.catch_warnings(), fwad.dual_level():
             warnings.simplefilter("ignore", DeprecationWarning)
             _edge_terms(tape, inputs, plain, tracked, wrt, ks, adjoints, edges, tied)
     for column, entry in enumerate(entries):

@@ -34,7 +34,7 @@ import torch
 
 from diffcompare.paths.autodiff import ad_bound
 from diffcompare.paths.compiler import Tape
-from diffcompare.paths.edges import find_edges
+from diffcompare.paths.edges import edges_at, find_edges
 from diffcompare.paths.error_model import SAFETY, eps
 from diffcompare.paths.fd_steps import (
     COMPLEX_STEP,
@@ -120,7 +120,7 @@ def _one_sided_differences(prepared: CompiledPrepared, points: torch.Tensor) -> 
 def _differences(prepared: CompiledPrepared, points: torch.Tensor) -> Differences:
     edges = None
     if prepared.edged:
-        edges = find_edges(prepared.tape, columns(points, True), list(prepared.wrt), points.dtype)
+        edges = edges_at(prepared.tape, points, prepared.wrt)
         edges = edges if edges.gaps else None
     distance = edges.distance() if edges is not None else None
     if prepared.scheme != "complex-step":
