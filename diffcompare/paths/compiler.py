@@ -159,32 +159,57 @@ class _TapeBuilder:
         self.constant: dict[sympy.Expr, bool] = {}
 
     def add(self, expr: sympy.Expr) -> int:
+        """The node of `expr`, adding it and every subexpression it needs, arguments first
+        and left to right; iterative, so no depth of nesting reaches Python's recursion
+        limit."""
         if expr in self.index:  # memoised: a shared subexpression is one node
             return self.index[expr]
-        node = self._node(expr)
-        self.nodes.append(node)
-        self.index[expr] = len(self.nodes) - 1
+        self._flag(expr)
+        stack: list[tuple[sympy.Expr, bool]] = [(expr, False)]
+        while stack:
+            current, ready = stack.pop()
+            if current in self.index:
+                continue
+            if ready:
+                self.nodes.append(self._node(current))
+                self.index[current] = len(self.nodes) - 1
+                continue
+            stack.append((current, True))
+            stack.extend((arg, False) for arg in reversed(self._needs(current)))
         return self.index[expr]
 
-    def is_constant(self, expr: sympy.Expr) -> bool:
-        """Whether `expr` holds no symbol, from its arguments' flags (each computed once)."""
-        known = self.constant.get(expr)
-        if known is None:
+    def _needs(self, expr: sympy.Expr) -> tuple[sympy.Expr, ...]:
+        """The subexpressions `expr`'s node takes as arguments."""
+        if isinstance(expr, sympy.Symbol) or self.constant[expr]:
+            return ()
+        if isinstance(expr, sympy.Pow) and expr.exp == sympy.S.Half:
+            return (expr.base,)
+        return tuple(expr.args)
+
+    def _flag(self, root: sympy.Expr) -> None:
+        """Whether each subexpression of `root` holds no symbol, bottom-up, each once."""
+        known = self.constant
+        stack: list[tuple[sympy.Expr, bool]] = [(root, False)]
+        while stack:
+            expr, ready = stack.pop()
+            if expr in known:
+                continue
             if isinstance(expr, sympy.Symbol):
-                known = False
+                known[expr] = False
             elif expr in self.index:
-                known = self.nodes[self.index[expr]].value is not None
+                known[expr] = self.nodes[self.index[expr]].value is not None
+            elif ready or not expr.args:
+                known[expr] = all(known[arg] for arg in expr.args)
             else:
-                known = all(self.is_constant(arg) for arg in expr.args)
-            self.constant[expr] = known
-        return known
+                stack.append((expr, True))
+                stack.extend((arg, False) for arg in expr.args if arg not in known)
 
     def _node(self, expr: sympy.Expr) -> Node:
         if isinstance(expr, sympy.Symbol):
             if expr not in self.positions:
                 raise CompileError(expr)
             return Node(expr, input=self.positions[expr])
-        if self.is_constant(expr):
+        if self.constant[expr]:
             # Evaluate the constant exactly first: N() of an unevaluated tan(pi) returns
             # rounding noise (~1e-154) where the value is exactly 0.
             value = complex(sympy.N(expr.doit(), 30))
@@ -195,11 +220,11 @@ class _TapeBuilder:
             return Node(expr, value=value.real)
         if isinstance(expr, sympy.Pow) and expr.exp == sympy.S.Half:
             # Note: SymPy holds sqrt(x) as x**(1/2); torch.sqrt is the sqrt row's function.
-            return Node(expr, OPS["sqrt"], (self.add(expr.base),))
+            return Node(expr, OPS["sqrt"], (self.index[expr.base],))
         op = BY_NODE.get(type(expr))
         if op is None:
             raise CompileError(expr)
-        args = tuple(self.add(arg) for arg in expr.args)
+        args = tuple(self.index[arg] for arg in expr.args)
         if op.scalar_second and op.nary:
             # A number may only come second; the n-ary rows (add, mul) commute, so put it last.
             # Keeping constants as numbers records the grad_fn a hand-written program would
