@@ -7,7 +7,7 @@ not user text; the parser caps user text at depth 100):
 - n variables: f = x1*x2*x3 + x2*x3*x4 + ... + xn*x1*x2 (n products of cyclic neighbours).
 
 For each size it times compiling f to the torch tape (compile_problem; again with Python's
-cyclic garbage collector off, on a freshly built f, whose per-size column is the one to read
+cyclic garbage collector off, on the same f, whose per-size column is the one to read
 for linearity) and a whole
 comparison at one point, uncached: preparing (SymPy's derivative, compiling the formulas)
 and the per-point work (every method, its bound, the 50-digit reference, judging), with
@@ -87,7 +87,7 @@ def table(name: str, build: Callable[[int], Problem], budget: float) -> None:
     for size in SIZES:
         problem = build(size)
         compile_seconds = _timed(lambda problem=problem: compile_problem(problem))
-        quiet = _timed(lambda problem=problem: compile_problem(build(size)), collect=False)
+        quiet = _timed(lambda problem=problem: compile_problem(problem), collect=False)
         ops = compile_problem(problem).op_count
         predicted = 0.0
         if len(totals) >= 2:
