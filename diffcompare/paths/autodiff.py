@@ -167,7 +167,7 @@ def batched_tangents(
     def function(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return tape.run(list(args[: len(xs)]), lift=lambda i: args[where[i]]).outputs
 
-    with warnings.catch_warnings(), torch.no_grad():
+    with _DUAL_LEVEL, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)
         zeros = tuple(torch.zeros_like(c) for c in constants)
         result: tuple[torch.Tensor, ...] = torch.func.jvp(
@@ -192,7 +192,7 @@ def nested_tangents(
 
     # Note: forward AD loads torch's jvp decompositions on first use, which warns that
     # torch.jit.script is deprecated: torch's own business, not the user's.
-    with warnings.catch_warnings(), torch.no_grad():
+    with _DUAL_LEVEL, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)
         nested: Callable[..., Any] = function
         for direction in dirs:
@@ -359,7 +359,9 @@ def _tangent(value: torch.Tensor) -> torch.Tensor | None:
     return tangent
 
 
-_DUAL_LEVEL = threading.Lock()
+_DUAL_LEVEL = threading.RLock()
+"""torch's forward-AD state (the dual levels that torch.autograd.forward_ad and torch.func.jvp
+enter) is global to the process, not per thread: one forward-mode pass at a time."""
 
 TANGENT_ELEMENTS = 1 << 16
 """Tangent directions times points carried by one batched forward-mode pass."""
@@ -414,7 +416,6 @@ def _backward_terms(
     group = max(1, TANGENT_ELEMENTS // max(n, 1))
     for start in range(0, w, group):
         ks = list(range(start, min(w, start + group)))
-        # torch's forward-AD levels are global to the process, not per thread: one at a time.
         with _DUAL_LEVEL, warnings.catch_warnings(), fwad.dual_level():
             warnings.simplefilter("ignore", DeprecationWarning)
             _edge_terms(tape, inputs, plain, tracked, wrt, ks, adjoints, edges, tied)

@@ -236,8 +236,14 @@ class _TapeBuilder:
 def liftable(node: Node, position: int) -> bool:
     """Whether a constant operand at `position` of the op node may be a zero-tangent dual:
     all but a power's exponent, which keeps torch's fast scalar-exponent rule (and a dual
-    exponent would bring log(base) into the tangent)."""
-    return not (position == 1 and node.op is not None and node.op.name == "pow")
+    exponent would bring log(base) into the tangent), and the Heaviside step's value at 0:
+    the step detaches its argument and torch.heaviside has no forward-AD rule, so it must
+    see no dual at all."""
+    if node.op is None:
+        return False
+    if node.op.name == "heaviside":
+        return False
+    return not (position == 1 and node.op.name == "pow")
 
 
 def apply_node(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:
