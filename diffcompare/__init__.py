@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from diffcompare.engine import compare
+    from diffcompare.engine import Prepared, compare, prepare
     from diffcompare.explanation.build import explain
     from diffcompare.explanation.model import Explanation
     from diffcompare.language.parser import parse
@@ -20,12 +20,14 @@ __all__ = [
     "CheckReport",
     "DiffCompareError",
     "Explanation",
+    "Prepared",
     "Problem",
     "Report",
     "check",
     "compare",
     "explain",
     "parse",
+    "prepare",
     "__version__",
 ]
 
@@ -36,6 +38,8 @@ _LAZY = {
     "check": "oracle.checking",
     "CheckReport": "oracle.report",
     "compare": "engine",
+    "prepare": "engine",
+    "Prepared": "engine",
     "explain": "explanation.build",
     "Explanation": "explanation.model",
     "parse": "language.parser",

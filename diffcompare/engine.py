@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 import torch
@@ -14,14 +14,17 @@ from diffcompare.errors import UsageError
 from diffcompare.judging.verdicts import Context, estimate, judge
 from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem, point_values
-from diffcompare.paths.edges import Edges, find_edges
+from diffcompare.paths import finite_differences
+from diffcompare.paths.edges import Edges
+from diffcompare.paths.edges import edges_at as edges_at_points
 from diffcompare.paths.error_model import eps
+from diffcompare.paths.memo import Memo
 from diffcompare.paths.method_types import DTYPES, Check, CompiledPrepared, Settings, columns
 from diffcompare.paths.methods import METHODS, SymbolicPrepared
 from diffcompare.paths.reference import REFERENCE_DIGITS, reference
 from diffcompare.paths.symbolic import SIMPLIFY_SECONDS, Derivatives
 from diffcompare.paths.targets import Target, make_target
-from diffcompare.report import Cost, PointResult, Report, Timing
+from diffcompare.report import Cost, Flag, PointResult, Report, Shown, Timing
 
 Point = Mapping[str, float]
 T = TypeVar("T")
@@ -29,10 +32,19 @@ T = TypeVar("T")
 SAMPLES = 5
 """Points compared when the caller gives none."""
 
-TIMING_BUDGET = 0.05
-"""Seconds of repeated evaluation per method, so sub-millisecond timings mean something."""
+TIMING_BUDGET = 0.0
+"""Seconds of repeated evaluation per method (opt-in, for stable sub-millisecond timings):
+by default each method's time is that of the one run that produced its values."""
 
-MIN_RUNS = 3
+CACHE_SIZE = 64
+"""Prepared problems kept (by text and options), the least recently used dropped first."""
+
+_SETUPS: Memo[Setup] = Memo(CACHE_SIZE)
+
+
+def clear_cache() -> None:
+    """Forget every prepared problem (after changing a SymPy rule or an op-table row)."""
+    _SETUPS.cache_clear()
 
 
 def compare(
@@ -51,6 +63,7 @@ def compare(
     dtype: str = "float64",
     fd: str = "auto",
     simplify_seconds: float = SIMPLIFY_SECONDS,
+    repeat: int = 0,
 ) -> Report:
     """Differentiate `expr` symbolically, by reverse and forward mode and by finite
     differences, and judge each against the high-precision reference at the points `at` (a
@@ -67,17 +80,41 @@ def compare(
 
     `dtype` ("float64" or "float32") is what the torch paths compute in, and the bounds
     they are held to; `fd` picks the finite-difference scheme ("auto",
-    "central", "richardson", "complex-step"). `simplify_seconds` bounds the time spent
-    simplifying the derivative (0: use SymPy's derivative as it comes). `timing_budget` is
-    the seconds of repeated evaluation spent timing each method (0 for a quick oracle
-    check: each is then timed MIN_RUNS times). Returns a Report; raises InputError for bad
-    text or options.
+    "central", "richardson", "complex-step"). `simplify_seconds` 0 shows SymPy's derivative
+    as it comes; otherwise it is tidied, bounded by its size, when first shown. Each
+    method's timing is that of the run that produced its values; `repeat` more runs, or
+    `timing_budget` seconds of them, give the best of several instead.
+
+    Everything that depends only on the text and the options (parse, target, derivatives,
+    the compiled tape) is prepared once and kept in a bounded cache (see prepare()), so a
+    call at new points pays only for the points. Returns a Report; raises InputError for
+    bad text or options.
     """
-    problem = (
-        (parse(expr, shapes=shapes) if shapes else parse(expr)) if isinstance(expr, str) else expr
+    setup = prepared_setup(
+        expr,
+        wrt,
+        order=order,
+        hessian=hessian,
+        vjp=vjp,
+        jvp=jvp,
+        shapes=shapes,
+        dtype=dtype,
+        fd=fd,
+        simplify_seconds=simplify_seconds,
     )
-    target = make_target(problem, wrt, order=order, hessian=hessian, vjp=vjp, jvp=jvp)
-    setup = prepare(problem, target, dtype, fd, simplify_seconds)
+    return run(setup, at, samples, seed, timing_budget, repeat)
+
+
+def run(
+    setup: Setup,
+    at: Point | Sequence[Point] | None,
+    samples: int = SAMPLES,
+    seed: int = 0,
+    timing_budget: float = TIMING_BUDGET,
+    repeat: int = 0,
+) -> Report:
+    """Every method of the prepared `setup` at the points `at` (or `samples` seeded ones),
+    judged: the per-point work of compare()."""
     if at is not None:
         points = _points(setup.problem, at).to(setup.settings.dtype)
     else:
@@ -88,18 +125,124 @@ def compare(
     timing: dict[str, Timing] = {}
     for name, method in METHODS.items():
         values[name], seconds, runs = _timed(
-            partial(method.evaluate, setup.prepared[name], points), timing_budget
+            partial(method.evaluate, setup.prepared[name], points), timing_budget, repeat
         )
         checks[name] = method.check(setup.prepared[name], points, values[name])
         timing[name] = Timing(setup.prepare_seconds[name], seconds, runs)
     results = judge_points(setup, points, values, checks, range(points.shape[0]))
     return Report(
-        **report_fields(setup),
+        **setup.fields,
         points=results,
         timing=timing,
-        dtype=dtype,
+        dtype=_DTYPE_NAMES[setup.settings.dtype],
         reference_digits=REFERENCE_DIGITS,
     )
+
+
+_DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A problem prepared once for comparison at many points: parsed, its target chosen,
+    derived and compiled under the options. Immutable and safe to share between threads
+    (it holds SymPy expressions and tapes of numbers, no torch graph)."""
+
+    setup: Setup
+
+    @property
+    def problem(self) -> Problem:
+        return self.setup.problem
+
+    @property
+    def target(self) -> Target:
+        return self.setup.target
+
+    def compare(
+        self,
+        at: Point | Sequence[Point] | None = None,
+        *,
+        samples: int = SAMPLES,
+        seed: int = 0,
+        timing_budget: float = TIMING_BUDGET,
+        repeat: int = 0,
+    ) -> Report:
+        """compare() of the prepared problem at `at` (or `samples` seeded points)."""
+        return run(self.setup, at, samples, seed, timing_budget, repeat)
+
+
+def prepare(
+    expr: str | Problem,
+    *,
+    wrt: str | Sequence[str] | None = None,
+    order: int = 1,
+    hessian: bool = False,
+    vjp: Sequence[float] | None = None,
+    jvp: Sequence[float] | None = None,
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    dtype: str = "float64",
+    fd: str = "auto",
+    simplify_seconds: float = SIMPLIFY_SECONDS,
+) -> Prepared:
+    """Prepare `expr` under the options once (see compare() for their meaning), for
+    `.compare(at)` at many points. Raises InputError for bad text or options."""
+    return Prepared(
+        prepared_setup(
+            expr,
+            wrt,
+            order=order,
+            hessian=hessian,
+            vjp=vjp,
+            jvp=jvp,
+            shapes=shapes,
+            dtype=dtype,
+            fd=fd,
+            simplify_seconds=simplify_seconds,
+        )
+    )
+
+
+def prepared_setup(
+    expr: str | Problem,
+    wrt: str | Sequence[str] | None = None,
+    *,
+    order: int = 1,
+    hessian: bool = False,
+    vjp: Sequence[float] | None = None,
+    jvp: Sequence[float] | None = None,
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    dtype: str = "float64",
+    fd: str = "auto",
+    simplify_seconds: float = SIMPLIFY_SECONDS,
+) -> Setup:
+    """The Setup for the text (or problem) and options, from the bounded cache or made and
+    kept there. Options that are not hashable as given are prepared without the cache."""
+
+    def make() -> Setup:
+        if isinstance(expr, str):
+            problem = parse(expr, shapes=shapes) if shapes else parse(expr)
+        else:
+            problem = expr
+        target = make_target(problem, wrt, order=order, hessian=hessian, vjp=vjp, jvp=jvp)
+        return prepare_setup(problem, target, dtype, fd, simplify_seconds)
+
+    try:
+        key = (
+            expr if isinstance(expr, str) else ("problem", expr),
+            None if shapes is None else tuple((k, tuple(v)) for k, v in shapes.items()),
+            wrt if wrt is None or isinstance(wrt, str) else tuple(wrt),
+            order,
+            hessian,
+            None if vjp is None else tuple(vjp),
+            None if jvp is None else tuple(jvp),
+            dtype,
+            fd,
+            simplify_seconds > 0,
+        )
+        hash(key)
+    except TypeError:
+        return make()
+    return _SETUPS.get(key, make)
 
 
 def report_fields(setup: Setup) -> dict[str, Any]:
@@ -111,8 +254,9 @@ def report_fields(setup: Setup) -> dict[str, Any]:
         "text": setup.problem.text,
         "variables": setup.problem.names,
         "wrt": tuple(setup.problem.variables[j].name for j in target.wrt),
-        "derivative": tuple(str(d) for d in derivatives.shown),
-        "simplified": derivatives.simplified,
+        # Tidied for display only when something shows them (see Derivatives).
+        "derivative": Shown(lambda: tuple(str(d) for d in derivatives.shown)),
+        "simplified": Flag(lambda: derivatives.simplified),
         "method_labels": {n: m.label for n, m in METHODS.items()},
         "fd_scheme": setup.compiled.scheme,
         "kind": target.kind,
@@ -160,6 +304,11 @@ class Setup:
     prepared: dict[str, Any]
     prepare_seconds: dict[str, float]
 
+    @cached_property
+    def fields(self) -> dict[str, Any]:
+        """report_fields, made once (printing SymPy expressions is not free)."""
+        return report_fields(self)
+
     @property
     def compiled(self) -> CompiledPrepared:
         prepared: CompiledPrepared = self.prepared["finite_difference"]
@@ -171,15 +320,17 @@ class Setup:
         return symbolic.derivatives
 
 
-def prepare(
+def prepare_setup(
     expr: str | Problem,
     target: Target | str | Sequence[str] | None,
     dtype: str,
     fd: str,
     simplify_seconds: float = SIMPLIFY_SECONDS,
 ) -> Setup:
-    """Parse (unless given a Problem), check the options and prepare every method; `target`
-    is what to differentiate, or the `wrt` names of a gradient."""
+    """Parse (unless given a Problem), check the options and prepare every method, uncached;
+    `target` is what to differentiate, or the `wrt` names of a gradient. Methods that share
+    a prepare function (autograd, forward and finite differences compile the same tape)
+    share its result: one compile."""
     problem = parse(expr) if isinstance(expr, str) else expr
     if not problem.variables:
         raise UsageError(f"{problem.text!r} has no variables to differentiate by")
@@ -190,10 +341,11 @@ def prepare(
         target = make_target(problem, target)
     prepared: dict[str, Any] = {}
     seconds: dict[str, float] = {}
+    done: dict[Any, tuple[Any, float]] = {}
     for name, method in METHODS.items():
-        prepared[name], seconds[name] = _timed_once(
-            partial(method.prepare, problem, target, settings)
-        )
+        if method.prepare not in done:
+            done[method.prepare] = _timed_once(partial(method.prepare, problem, target, settings))
+        prepared[name], seconds[name] = done[method.prepare]
     return Setup(problem, target, settings, prepared, seconds)
 
 
@@ -208,7 +360,7 @@ def judge_points(
     rows = list(rows)
     if not rows:
         return ()
-    subset = points[rows]
+    subset = points if rows == list(range(points.shape[0])) else points[rows]
     context = Context(
         variables=setup.problem.variables,
         target=setup.target,
@@ -223,13 +375,16 @@ def judge_points(
         setup.problem.variables,
         subset.tolist(),
     )
+    # Each method's rows taken once (not once per row: a sweep judges hundreds).
+    chosen = {n: (values[n][rows], checks[n].subset(rows)) for n in METHODS}
+    at = subset.tolist()
     return tuple(
         judge(
             context,
             i,
-            subset[i].tolist(),
+            at[i],
             truth[i],
-            {n: estimate(values[n][rows], checks[n].subset(rows), i) for n in METHODS},
+            {n: estimate(v, c, i) for n, (v, c) in chosen.items()},
         )
         for i in range(len(rows))
     )
@@ -239,7 +394,7 @@ def edges_at(compiled: CompiledPrepared, points: torch.Tensor) -> Edges | None:
     """The kinks and domain edges of the compiled expression at `points`, if it has any."""
     if not compiled.edged:
         return None
-    return find_edges(compiled.tape, columns(points, True), compiled.wrt, points.dtype)
+    return edges_at_points(compiled.tape, points, compiled.wrt)
 
 
 def _points(problem: Problem, at: Point | Sequence[Point]) -> torch.Tensor:
@@ -287,7 +442,7 @@ def _usable(setup: Setup, candidates: torch.Tensor) -> torch.Tensor:
         if isinstance(value, torch.Tensor):
             size = value.abs()
             ok &= (size < high) & ((size > low) | (size == 0))
-    ok &= METHODS["finite_difference"].evaluate(compiled, candidates).isfinite().all(dim=1)
+    ok &= finite_differences.values(compiled, candidates).isfinite().all(dim=1)
     edges = edges_at(compiled, candidates)
     if edges is not None and edges.gaps:
         # Ordinary points: off every kink, domain edge and pole by a few default
@@ -304,13 +459,13 @@ def _timed_once(work: Callable[[], T]) -> tuple[T, float]:
     return result, time.perf_counter() - start
 
 
-def _timed(work: Callable[[], T], budget: float) -> tuple[T, float, int]:
-    """Run `work` once untimed (the first call pays one-time start-up costs), then repeatedly
-    for about `budget` seconds and at least MIN_RUNS times; return its result, the best time
-    of one run, and how many runs were timed."""
-    result = work()
-    best, runs, spent = float("inf"), 0, 0.0
-    while runs < MIN_RUNS or (spent < budget and runs < 1000):
-        _, seconds = _timed_once(work)
+def _timed(work: Callable[[], T], budget: float, repeat: int = 0) -> tuple[T, float, int]:
+    """Run `work` once, timed; with `repeat` or a `budget` of seconds, run it again that many
+    more times or for about that long (at most 1000 runs) and keep the best time. Returns
+    the last run's result, the time and how many runs were timed."""
+    result, best = _timed_once(work)
+    runs, spent = 1, best
+    while runs <= repeat or (spent < budget and runs < 1000):
+        result, seconds = _timed_once(work)
         best, runs, spent = min(best, seconds), runs + 1, spent + seconds
     return result, best, runs

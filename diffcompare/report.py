@@ -3,14 +3,85 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from diffcompare.render.arrays import nested, worst
 from diffcompare.verdict import (
     VERDICTS,
     overall,
 )
+
+
+class Shown(Sequence[str]):
+    """Strings made on first use and kept: a report's derivative formulas, whose display
+    form is tidied only when something reads them. Equal to any sequence of the same
+    strings; pickles and copies as a plain tuple."""
+
+    def __init__(self, make: Callable[[], tuple[str, ...]]) -> None:
+        self._make: Callable[[], tuple[str, ...]] | None = make
+        self._made: tuple[str, ...] = ()
+
+    def _strings(self) -> tuple[str, ...]:
+        make = self._make
+        if make is not None:
+            self._made, self._make = make(), None
+        return self._made
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return self._strings()[index]
+
+    def __len__(self) -> int:
+        return len(self._strings())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._strings())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return self._strings() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._strings())
+
+    def __repr__(self) -> str:
+        return repr(self._strings())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (tuple, (self._strings(),))
+
+
+class Flag:
+    """A yes or no made on first use and kept (whether the shown formulas were simplified);
+    equal to the bool, pickles and copies as one."""
+
+    def __init__(self, make: Callable[[], bool]) -> None:
+        self._make: Callable[[], bool] | None = make
+        self._made = False
+
+    def __bool__(self) -> bool:
+        make = self._make
+        if make is not None:
+            self._made, self._make = bool(make()), None
+        return self._made
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self) == other
+
+    def __hash__(self) -> int:
+        return hash(bool(self))
+
+    def __repr__(self) -> str:
+        return repr(bool(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (bool, (bool(self),))
 
 
 @dataclass(frozen=True)
@@ -87,8 +158,8 @@ class Report:
     text: str
     variables: tuple[str, ...]
     wrt: tuple[str, ...]
-    derivative: tuple[str, ...]  # SymPy's str of each partial, as shown
-    simplified: bool
+    derivative: Sequence[str]  # SymPy's str of each partial, as shown (made when first read)
+    simplified: bool | Flag  # whether every shown formula was tidied (made when first read)
     points: tuple[PointResult, ...]
     timing: dict[str, Timing]
     method_labels: dict[str, str]
@@ -134,7 +205,7 @@ class Report:
             "output_shape": list(self.output_shape),
             "entries": list(labels),
             "derivative": dict(zip(labels, self.derivative, strict=True)),
-            "simplified": self.simplified,
+            "simplified": bool(self.simplified),
             "dtype": self.dtype,
             "fd_scheme": self.fd_scheme,
             "reference_digits": self.reference_digits,

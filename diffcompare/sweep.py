@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from diffcompare.engine import Setup, edges_at, judge_points, prepare
+from diffcompare.engine import Setup, edges_at, judge_points, prepared_setup
 from diffcompare.errors import UsageError
 from diffcompare.language.problem import Problem
 from diffcompare.paths.method_types import Check, columns
@@ -189,7 +189,7 @@ def sweep(
     gives it, the same on any machine); `keep_points` keeps every point's arrays in the
     report's `points` (for plots)."""
     start = time.perf_counter()
-    setup = prepare(expr, wrt, dtype, fd, simplify_seconds)
+    setup = prepared_setup(expr, wrt, dtype=dtype, fd=fd, simplify_seconds=simplify_seconds)
     ranges = _ranges(setup, domain)
     points = _points(ranges, samples, grid, seed, setup.settings.dtype)
     n = points.shape[0]

@@ -259,7 +259,7 @@ def engine_costs(
     """comparison.costs of the prepared paths, by method. Where the formulas were not
     derived (or counting them would take too long) it gets none, and counts passes only."""
     if prepared["symbolic"] is None:
-        none = Derivatives(raw=(), shown=(), simplified=False)
+        none = Derivatives(raw=(), tidy=False)
         nothing = compile_exprs((), problem.variables)
         prepared = {**prepared, "symbolic": SymbolicPrepared(none, nothing)}
     setup = Setup(problem, target, settings, prepared, {})

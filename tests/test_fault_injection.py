@@ -41,6 +41,7 @@ import torch
 from sympy.core.cache import clear_cache
 
 import diffcompare
+import diffcompare.engine
 from diffcompare.language.ops import OPS, Op
 
 SAMPLES = 20
@@ -91,11 +92,13 @@ def _show(report: diffcompare.Report) -> str:
 
 @pytest.fixture(autouse=True)
 def _fresh_sympy_cache() -> Iterator[None]:
-    # SymPy caches derivatives: a corrupted rule must neither meet a cached right one nor
-    # leave a cached wrong one behind.
+    # SymPy caches derivatives, and the engine keeps prepared problems: a corrupted rule
+    # must neither meet a cached right one nor leave a cached wrong one behind.
     clear_cache()
+    diffcompare.engine.clear_cache()
     yield
     clear_cache()
+    diffcompare.engine.clear_cache()
 
 
 def _compare(text: str, dtype: str) -> diffcompare.Report:

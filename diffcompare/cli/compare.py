@@ -3,7 +3,10 @@ sweeps with --domain."""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -108,6 +111,14 @@ MAX_SWEEP = 100_000_000
     "the first --at point, the first sample or the sweep's first judged point.",
 )
 @click.option(
+    "--repeat",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="Time each method over this many more runs and report the best (for stable "
+    "sub-millisecond timings); by default the run that produced the values is timed.",
+)
+@click.option(
     "--explain",
     is_flag=True,
     help="After the report, the worked chain rule at the first point (also: diffcompare "
@@ -134,6 +145,7 @@ def cli(
     fd: str,
     plot: str | None,
     plot_fd: str | None,
+    repeat: int,
     explain: bool,
     fmt: str,
     lang: str,
@@ -209,19 +221,21 @@ def cli(
     at = None
     if points:
         at = given_points(problem, points)
-    report = compare(
-        problem,
-        at=at,
-        wrt=wrt,
-        order=order,
-        hessian=hessian,
-        vjp=vjp_vector,
-        jvp=jvp_vector,
-        samples=samples or 5,
-        seed=seed,
-        dtype=dtype,
-        fd=fd,
-    )
+    with _without_jit_decompositions():
+        report = compare(
+            problem,
+            at=at,
+            wrt=wrt,
+            order=order,
+            hessian=hessian,
+            vjp=vjp_vector,
+            jvp=jvp_vector,
+            samples=samples or 5,
+            seed=seed,
+            dtype=dtype,
+            fd=fd,
+            repeat=repeat,
+        )
     click.echo(to_json(report) if as_json else to_text(report))
     after_compare(problem, report, plot, plot_fd)
     if explain:
@@ -233,6 +247,23 @@ def cli(
     elif graph is not None or fmt != "text" or lang != "en":
         raise UsageError("--format, --lang and --graph go with --explain")
     return 1 if report.verdict == DISAGREE else 0
+
+
+@contextmanager
+def _without_jit_decompositions() -> Iterator[None]:
+    """Forward-mode AD loads torch's TorchScript decompositions for the few ops that have no
+    forward rule (trace, log_sigmoid, the softmax, nll_loss and norm backwards: none of them
+    in the op table) on first use, unless PYTORCH_JIT is 0, which torch reads at that
+    moment: a second of a one-shot command's start-up. The command's process skips them
+    while it compares; a PYTORCH_JIT the user set is kept."""
+    if "PYTORCH_JIT" in os.environ:
+        yield
+        return
+    os.environ["PYTORCH_JIT"] = "0"
+    try:
+        yield
+    finally:
+        del os.environ["PYTORCH_JIT"]
 
 
 def _sweep(

@@ -19,6 +19,7 @@ sums of products.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -26,7 +27,7 @@ from typing import Any
 
 import torch
 
-from diffcompare.paths.compiler import Tape, apply_node
+from diffcompare.paths.compiler import Tape, apply_node, liftable
 from diffcompare.paths.error_model import SAFETY, eps, running_bound, sensitivity
 from diffcompare.paths.method_types import CompiledPrepared, columns, tape_bound
 from diffcompare.paths.targets import Entry, unit
@@ -121,7 +122,11 @@ def reverse_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.
 
 def forward_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
     """Every entry by forward mode: one torch.func.jvp pass per direction (nested for a
-    higher derivative), all outputs at once, combined by each entry's seed."""
+    higher derivative), all outputs at once, combined by each entry's seed. First-order
+    directions go through one pass together, each a slice of a batched tangent (up to
+    TANGENT_ELEMENTS directions x points a pass): the same per-element arithmetic."""
+    if prepared.target.order == 1:
+        return _first_order_forward(prepared, points)
     passes: dict[tuple[tuple[float, ...], ...], tuple[torch.Tensor, ...]] = {}
     columns_out = []
     for entry in prepared.target.entries:
@@ -131,24 +136,82 @@ def forward_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.
     return torch.stack(columns_out, dim=1)
 
 
+def _first_order_forward(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
+    entries = prepared.target.entries
+    directions = list(dict.fromkeys(e.dirs[0] for e in entries))
+    group = max(1, TANGENT_ELEMENTS // max(points.shape[0], 1))
+    found: dict[tuple[float, ...], tuple[torch.Tensor, ...]] = {}
+    for start in range(0, len(directions), group):
+        chunk = directions[start : start + group]
+        outputs = batched_tangents(prepared.tape, points, chunk)
+        for r, direction in enumerate(chunk):
+            found[direction] = tuple(out[r] for out in outputs)
+    return torch.stack([_seeded(found[e.dirs[0]], e, points) for e in entries], dim=1)
+
+
+def batched_tangents(
+    tape: Tape, points: torch.Tensor, directions: Sequence[tuple[float, ...]]
+) -> tuple[torch.Tensor, ...]:
+    """D output [d] for each direction d, one torch.func.jvp pass for all: every output of
+    shape (directions, points). Constants are extra inputs with zero tangents."""
+    g, n = len(directions), points.shape[0]
+    xs = tuple(x.expand(g, n).contiguous() for x in columns(points))
+    tangents = tuple(
+        torch.tensor([d[i] for d in directions], dtype=points.dtype)[:, None].expand(g, n)
+        for i in range(len(xs))
+    )
+    lifted = lifted_constants(tape)
+    constants = tuple(torch.tensor(tape.nodes[i].value, dtype=points.dtype) for i in lifted)
+    where = {i: len(xs) + k for k, i in enumerate(lifted)}
+
+    def function(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tape.run(list(args[: len(xs)]), lift=lambda i: args[where[i]]).outputs
+
+    with _DUAL_LEVEL, warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        zeros = tuple(torch.zeros_like(c) for c in constants)
+        result: tuple[torch.Tensor, ...] = torch.func.jvp(
+            function, (*xs, *constants), (*tangents, *zeros)
+        )[1]
+    return result
+
+
 def nested_tangents(
     tape: Tape, points: torch.Tensor, dirs: tuple[tuple[float, ...], ...]
 ) -> tuple[torch.Tensor, ...]:
-    """D^n output [dirs] of every output of `tape`, by nested forward-mode passes."""
+    """D^n output [dirs] of every output of `tape`, by nested forward-mode passes. The
+    tape's constant operands are extra inputs with zero tangents, so every op sees two
+    duals (torch's rule for a dual and a plain operand is slow, see Tape.run)."""
     xs = tuple(columns(points))
+    lifted = lifted_constants(tape)
+    constants = tuple(torch.tensor(tape.nodes[i].value, dtype=points.dtype) for i in lifted)
+    where = {i: len(xs) + k for k, i in enumerate(lifted)}
 
     def function(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tape.run(list(args)).outputs
+        return tape.run(list(args[: len(xs)]), lift=lambda i: args[where[i]]).outputs
 
     # Note: forward AD loads torch's jvp decompositions on first use, which warns that
     # torch.jit.script is deprecated: torch's own business, not the user's.
-    with warnings.catch_warnings(), torch.no_grad():
+    with _DUAL_LEVEL, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)
         nested: Callable[..., Any] = function
         for direction in dirs:
-            nested = _jvp_along(nested, direction)
-        result: tuple[torch.Tensor, ...] = nested(*xs)
+            nested = _jvp_along(nested, (*direction, *(0.0,) * len(constants)))
+        result: tuple[torch.Tensor, ...] = nested(*xs, *constants)
     return result
+
+
+def lifted_constants(tape: Tape) -> list[int]:
+    """The constant nodes some op takes as a (liftable) operand."""
+    return sorted(
+        {
+            i
+            for node in tape.nodes
+            if node.op is not None
+            for p, i in enumerate(node.args)
+            if tape.nodes[i].value is not None and liftable(node, p)
+        }
+    )
 
 
 def _jvp_along(function: Callable[..., Any], direction: tuple[float, ...]) -> Callable[..., Any]:
@@ -169,7 +232,11 @@ def _seeded(outputs: Sequence[torch.Tensor], entry: Entry, points: torch.Tensor)
 
 # -- the bound -------------------------------------------------------------------------------
 
-_last_bounds: list[tuple[CompiledPrepared, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]] = []
+_recent = threading.local()
+"""Per thread: the bounds of the last few (tape, entries, batch) seen, so the checks of one
+batch (reverse, forward, and complex-step's rounding) compute them once."""
+
+RECENT_BOUNDS = 4
 
 
 def ad_bound(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
@@ -187,15 +254,21 @@ def forward_bound(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Ten
 def _bounds(prepared: CompiledPrepared, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Both bounds, remembered for the last batch, so checking every method on one batch
     computes them once."""
-    if _last_bounds:
-        seen, at, bounds = _last_bounds[0]
-        if at is points and seen.target == prepared.target and seen.tape == prepared.tape:
-            return bounds
-    if prepared.target.order == 1:
+    # The bounds depend on the tape, the entries and the points only: a gradient target made
+    # by gradient_target (finite differences, labels "0", "1") shares them with make_target's.
+    target = prepared.target
+    recent: list[tuple[Any, ...]] = getattr(_recent, "bounds", [])
+    for tape, entries, at, bounds in recent:
+        if at is points and entries == target.entries and tape == prepared.tape:
+            return bounds  # type: ignore[no-any-return]
+    if target.order == 1:
         bounds = _first_order_bounds(prepared, points)
     else:
         bounds = _higher_order_bounds(prepared, points)
-    _last_bounds[:] = [(prepared, points, bounds)]
+    _recent.bounds = [
+        *recent[-(RECENT_BOUNDS - 1) :],
+        (prepared.tape, target.entries, points, bounds),
+    ]
     return bounds
 
 
@@ -286,6 +359,14 @@ def _tangent(value: torch.Tensor) -> torch.Tensor | None:
     return tangent
 
 
+_DUAL_LEVEL = threading.RLock()
+"""torch's forward-AD state (the dual levels that torch.autograd.forward_ad and torch.func.jvp
+enter) is global to the process, not per thread: one forward-mode pass at a time."""
+
+TANGENT_ELEMENTS = 1 << 16
+"""Tangent directions times points carried by one batched forward-mode pass."""
+
+
 def _backward_terms(
     prepared: CompiledPrepared, points: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -298,7 +379,11 @@ def _backward_terms(
     x = -2.25 needs it: the derivative 0.105 is a sum of terms of size 4.8 that cancel.
 
     Also returns forward mode's extra scale at min and max (see forward_bound): per entry,
-    the sum over their arguments of |adj(a) du/dx|, selected or not."""
+    the sum over their arguments of |adj(a) du/dx|, selected or not.
+
+    The local derivatives along all wrt variables come from forward-mode passes batched
+    over the directions (one pass per node for up to TANGENT_ELEMENTS directions x points),
+    and each edge's term is summed per seed once: linear in the tape per direction batch."""
     import torch.autograd.forward_ad as fwad
 
     tape = prepared.tape
@@ -316,48 +401,92 @@ def _backward_terms(
     ]
     if not tracked:
         return total, ties
-    # The local derivative of every edge along every wrt variable, by forward AD.
     plain = [v.detach() if isinstance(v, torch.Tensor) else v for v in run.values]
-    locals_: dict[tuple[int, int, int], torch.Tensor] = {}  # (node, argument, wrt) -> d/dx
-    tied: dict[tuple[int, int, int], torch.Tensor] = {}  # the same, of min's and max's args
-    for k, j in enumerate(wrt):
-        with warnings.catch_warnings(), fwad.dual_level():
+    seeds = list(dict.fromkeys(entry.seed for entry in entries))
+    adjoints = {
+        seed: [
+            g.detach().abs()
+            for g in seeded_gradient(run.outputs, seed, [run.values[i] for i in tracked], False)
+        ]
+        for seed in seeds
+    }
+    w = len(wrt)
+    edges = {seed: torch.zeros(w, n, dtype=points.dtype) for seed in seeds}
+    tied = {seed: torch.zeros(w, n, dtype=points.dtype) for seed in seeds}
+    group = max(1, TANGENT_ELEMENTS // max(n, 1))
+    for start in range(0, w, group):
+        ks = list(range(start, min(w, start + group)))
+        with _DUAL_LEVEL, warnings.catch_warnings(), fwad.dual_level():
             warnings.simplefilter("ignore", DeprecationWarning)
-            duals = [
-                _dual(t.detach(), torch.ones_like(t) if i == j else torch.zeros_like(t))
-                for i, t in enumerate(inputs)
-            ]
-            tangents = [
-                _tangent(v) if isinstance(v, torch.Tensor) else None
-                for v in tape.run(duals, keep=True).values
-            ]
-            for i in tracked:
-                node = tape.nodes[i]
-                for position, arg in enumerate(node.args):
-                    tangent = tangents[arg]
-                    if tangent is None:
-                        continue
-                    if node.op is not None and node.op.kink == "tie":
-                        tied[(i, position, k)] = tangent.detach()
-                    args = list(plain[a] for a in node.args)
-                    args[position] = _dual(plain[arg], tangent)
-                    local = _tangent(apply_node(node, args, inputs[0]))
-                    if local is not None:
-                        locals_[(i, position, k)] = local.detach()
-    adjoints: dict[tuple[float, ...], dict[int, torch.Tensor]] = {}
+            _edge_terms(tape, inputs, plain, tracked, wrt, ks, adjoints, edges, tied)
     for column, entry in enumerate(entries):
-        if entry.seed not in adjoints:
-            grads = seeded_gradient(
-                run.outputs, entry.seed, [run.values[i] for i in tracked], False
-            )
-            adjoints[entry.seed] = dict(zip(tracked, grads, strict=True))
-        adjoint = adjoints[entry.seed]
-        for (i, _, k), local in locals_.items():
-            c = entry.dirs[0][wrt[k]]
-            if c:
-                total[:, column] += (abs(c) * adjoint[i].detach() * local).abs().expand(n)
-        for (i, _, k), tangent in tied.items():
-            c = entry.dirs[0][wrt[k]]
-            if c:
-                ties[:, column] += (abs(c) * adjoint[i].detach() * tangent).abs().expand(n)
+        c = torch.tensor([abs(entry.dirs[0][j]) for j in wrt], dtype=points.dtype)[:, None]
+        total[:, column] = (c * edges[entry.seed]).sum(dim=0)
+        ties[:, column] = (c * tied[entry.seed]).sum(dim=0)
     return total, ties
+
+
+def _edge_terms(
+    tape: Tape,
+    inputs: Sequence[torch.Tensor],
+    plain: Sequence[Any],
+    tracked: Sequence[int],
+    wrt: Sequence[int],
+    ks: Sequence[int],
+    adjoints: dict[tuple[float, ...], list[torch.Tensor]],
+    edges: dict[tuple[float, ...], torch.Tensor],
+    tied: dict[tuple[float, ...], torch.Tensor],
+) -> None:
+    """Add, for the wrt positions `ks`, each edge's |adj(a)| |da/du du/dx_k| into `edges`
+    (and |adj(a)| |du/dx_k| of min's and max's arguments into `tied`), per seed. Runs
+    inside a dual level; every operand is a dual, constants with zero tangents."""
+    n = inputs[0].shape[0]
+    g = len(ks)
+    shape = (g, n)
+    duals = []
+    for i, t in enumerate(inputs):
+        tangent = torch.zeros(shape, dtype=t.dtype)
+        for r, k in enumerate(ks):
+            if wrt[k] == i:
+                tangent[r] = 1.0
+        duals.append(_dual(t.detach().expand(shape).clone(), tangent))
+    constants: dict[int, torch.Tensor] = {}
+
+    def lift(i: int) -> torch.Tensor:
+        if i not in constants:
+            value = torch.tensor(tape.nodes[i].value, dtype=inputs[0].dtype)
+            constants[i] = _dual(value, torch.zeros_like(value))
+        return constants[i]
+
+    tangents = [
+        _tangent(v) if isinstance(v, torch.Tensor) else None
+        for v in tape.run(duals, keep=True, lift=lift).values
+    ]
+    zero_duals: dict[int, Any] = {}
+
+    def still(a: int, position: int, node_args: tuple[int, ...], node: Any) -> Any:
+        value = plain[a]
+        if not isinstance(value, torch.Tensor):
+            return lift(a) if liftable(node, position) else value
+        if a not in zero_duals:
+            zero_duals[a] = _dual(value, torch.zeros_like(value))
+        return zero_duals[a]
+
+    for slot, i in enumerate(tracked):
+        node = tape.nodes[i]
+        for position, arg in enumerate(node.args):
+            tangent = tangents[arg]
+            if tangent is None:
+                continue
+            tangent = tangent.detach()
+            tie = node.op is not None and node.op.kink == "tie"
+            args = [still(a, p, node.args, node) for p, a in enumerate(node.args)]
+            primal = plain[arg]
+            args[position] = _dual(torch.broadcast_to(primal, tangent.shape).clone(), tangent)
+            local = _tangent(apply_node(node, args, inputs[0]))
+            for seed, adjoint in adjoints.items():
+                weight = adjoint[slot]
+                if tie:
+                    tied[seed][ks[0] : ks[-1] + 1] += (weight * tangent.abs()).expand(g, n)
+                if local is not None:
+                    edges[seed][ks[0] : ks[-1] + 1] += (weight * local.detach().abs()).expand(g, n)

@@ -9,7 +9,7 @@ evaluates every point in one pass.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import reduce
@@ -59,7 +59,12 @@ class Tape:
         return sum(node.op is not None for node in self.nodes)
 
     def run(
-        self, inputs: Sequence[torch.Tensor], *, keep: bool = False, track_constants: bool = False
+        self,
+        inputs: Sequence[torch.Tensor],
+        *,
+        keep: bool = False,
+        track_constants: bool = False,
+        lift: Callable[[int], Any] | None = None,
     ) -> Run:
         """Evaluate on `inputs` (one tensor of shape (points,) per variable).
 
@@ -67,6 +72,10 @@ class Tape:
         explanations. With `track_constants`, each constant that the inputs' dtype cannot
         hold exactly becomes a tensor of the batch's shape that requires grad, so a
         rounding-error estimate can include the rounding of constants like pi or 0.1.
+        With `lift` (for forward-mode AD), a constant an op takes as an operand is
+        `lift(node index)` instead of a number (a pow's exponent stays a number): torch's
+        forward rules take a slow path, importing torch._dynamo on first use, when one
+        operand is a dual and the other is not.
         """
         if len(inputs) != len(self.variables):
             raise ValueError(f"expected {len(self.variables)} inputs, got {len(inputs)}")
@@ -87,7 +96,13 @@ class Tape:
                 else:
                     values.append(node.value)
             else:
-                values.append(apply_node(node, [values[i] for i in node.args], like))
+                args = [values[i] for i in node.args]
+                if lift is not None:
+                    args = [
+                        lift(i) if self.nodes[i].value is not None and liftable(node, p) else v
+                        for p, (i, v) in enumerate(zip(node.args, args, strict=True))
+                    ]
+                values.append(apply_node(node, args, like))
         outputs = tuple(_shaped(_as_tensor(values[i], like), shape) for i in self.outputs)
         kept = tuple(v for v, n in zip(values, self.nodes, strict=True) if n.op is not None)
         return Run(
@@ -131,26 +146,70 @@ def compile_exprs(
 
 
 class _TapeBuilder:
+    """Builds the tape in one walk: every distinct subexpression is visited once, and a
+    node's constancy is read from its arguments' (a bottom-up flag, not free_symbols at
+    every node, which made compiling quadratic in the depth)."""
+
     def __init__(self, variables: tuple[sympy.Symbol, ...], nonreal: bool = False) -> None:
         self.variables = variables
+        self.positions = {v: j for j, v in enumerate(variables)}
         self.nonreal = nonreal
         self.nodes: list[Node] = []
         self.index: dict[sympy.Expr, int] = {}
+        self.constant: dict[sympy.Expr, bool] = {}
 
     def add(self, expr: sympy.Expr) -> int:
+        """The node of `expr`, adding it and every subexpression it needs, arguments first
+        and left to right; iterative, so no depth of nesting reaches Python's recursion
+        limit."""
         if expr in self.index:  # memoised: a shared subexpression is one node
             return self.index[expr]
-        node = self._node(expr)
-        self.nodes.append(node)
-        self.index[expr] = len(self.nodes) - 1
+        self._flag(expr)
+        stack: list[tuple[sympy.Expr, bool]] = [(expr, False)]
+        while stack:
+            current, ready = stack.pop()
+            if current in self.index:
+                continue
+            if ready:
+                self.nodes.append(self._node(current))
+                self.index[current] = len(self.nodes) - 1
+                continue
+            stack.append((current, True))
+            stack.extend((arg, False) for arg in reversed(self._needs(current)))
         return self.index[expr]
+
+    def _needs(self, expr: sympy.Expr) -> tuple[sympy.Expr, ...]:
+        """The subexpressions `expr`'s node takes as arguments."""
+        if isinstance(expr, sympy.Symbol) or self.constant[expr]:
+            return ()
+        if isinstance(expr, sympy.Pow) and expr.exp == sympy.S.Half:
+            return (expr.base,)
+        return tuple(expr.args)
+
+    def _flag(self, root: sympy.Expr) -> None:
+        """Whether each subexpression of `root` holds no symbol, bottom-up, each once."""
+        known = self.constant
+        stack: list[tuple[sympy.Expr, bool]] = [(root, False)]
+        while stack:
+            expr, ready = stack.pop()
+            if expr in known:
+                continue
+            if isinstance(expr, sympy.Symbol):
+                known[expr] = False
+            elif expr in self.index:
+                known[expr] = self.nodes[self.index[expr]].value is not None
+            elif ready or not expr.args:
+                known[expr] = all(known[arg] for arg in expr.args)
+            else:
+                stack.append((expr, True))
+                stack.extend((arg, False) for arg in expr.args if arg not in known)
 
     def _node(self, expr: sympy.Expr) -> Node:
         if isinstance(expr, sympy.Symbol):
-            if expr not in self.variables:
+            if expr not in self.positions:
                 raise CompileError(expr)
-            return Node(expr, input=self.variables.index(expr))
-        if not expr.free_symbols:
+            return Node(expr, input=self.positions[expr])
+        if self.constant[expr]:
             # Evaluate the constant exactly first: N() of an unevaluated tan(pi) returns
             # rounding noise (~1e-154) where the value is exactly 0.
             value = complex(sympy.N(expr.doit(), 30))
@@ -161,17 +220,30 @@ class _TapeBuilder:
             return Node(expr, value=value.real)
         if isinstance(expr, sympy.Pow) and expr.exp == sympy.S.Half:
             # Note: SymPy holds sqrt(x) as x**(1/2); torch.sqrt is the sqrt row's function.
-            return Node(expr, OPS["sqrt"], (self.add(expr.base),))
+            return Node(expr, OPS["sqrt"], (self.index[expr.base],))
         op = BY_NODE.get(type(expr))
         if op is None:
             raise CompileError(expr)
-        args = tuple(self.add(arg) for arg in expr.args)
+        args = tuple(self.index[arg] for arg in expr.args)
         if op.scalar_second and op.nary:
             # A number may only come second; the n-ary rows (add, mul) commute, so put it last.
             # Keeping constants as numbers records the grad_fn a hand-written program would
             # (PowBackward0 and MulBackward0, not their tensor-exponent variants).
             args = tuple(sorted(args, key=lambda i: self.nodes[i].value is not None))
         return Node(expr, op, args)
+
+
+def liftable(node: Node, position: int) -> bool:
+    """Whether a constant operand at `position` of the op node may be a zero-tangent dual:
+    all but a power's exponent, which keeps torch's fast scalar-exponent rule (and a dual
+    exponent would bring log(base) into the tangent), and the Heaviside step's value at 0:
+    the step detaches its argument and torch.heaviside has no forward-AD rule, so it must
+    see no dual at all."""
+    if node.op is None:
+        return False
+    if node.op.name == "heaviside":
+        return False
+    return not (position == 1 and node.op.name == "pow")
 
 
 def apply_node(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:

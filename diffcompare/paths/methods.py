@@ -5,8 +5,8 @@ Each method has `prepare(problem, target, settings)` (derive or compile: done on
 shape (points, entries)) and `check(prepared, points, values)`: the error its own model
 allows at each point, with a note per point where the method has something to say.
 
-- symbolic: SymPy's formula for each entry, evaluated in the dtype; bound: its running
-  error bound (error_model).
+- symbolic: SymPy's formula for each entry as sympy.diff gives it (the tidied form is for
+  display only), evaluated in the dtype; bound: its running error bound (error_model).
 - reverse and forward: torch's reverse and forward modes on the compiled expression
   (autodiff); bound: the rounding of the forward values and of the derivative computation.
 - finite differences: central, Richardson or complex-step on the compiled expression
@@ -49,7 +49,7 @@ class SymbolicPrepared:
 def _symbolic_prepare(problem: Problem, target: Target, settings: Settings) -> SymbolicPrepared:
     derivatives = derive(problem, target, settings.simplify_seconds)
     return SymbolicPrepared(
-        derivatives, compile_exprs(derivatives.shown, problem.variables, nonreal=True)
+        derivatives, compile_exprs(derivatives.raw, problem.variables, nonreal=True)
     )
 
 

@@ -1,38 +1,60 @@
-"""The symbolic path: SymPy's partial derivatives, simplified for display within a time bound."""
+"""The symbolic path: SymPy's partial derivatives, evaluated as SymPy gives them, and tidied
+for display only when shown, with work bounded by the formula's size."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import sympy
 
-from diffcompare.language.deadline import OutOfTime, time_limit
 from diffcompare.language.ops import BY_NODE, OPS
 from diffcompare.language.problem import Problem
 from diffcompare.paths.targets import Target
 
 SIMPLIFY_SECONDS = 2.0
-"""The default time one comparison may spend simplifying all its derivatives."""
+"""Kept for the API: any positive value asks for the tidied display form, 0 for SymPy's
+derivative as it comes. Tidying is bounded by work (TIDY_OPS), not by a clock."""
+
+TIDY_OPS = 80
+"""The largest formula (in SymPy's operation count) that is tidied for display: the tidy
+steps (factor_terms, together) cost polynomially in the size, so this bounds their work."""
 
 
 @dataclass(frozen=True)
 class Derivatives:
     """The exact formula of each entry of a derivative.
 
-    `raw` is what sympy.diff returned (combined by the entry's seed and directions); `shown`
-    is the simplified form where simplification finished in time and gave something no
-    larger (else `raw`). `simplified` says whether every formula was simplified. `sizes` is
-    the operation count of each raw formula: the expression swell of symbolic
-    differentiation.
+    `raw` is what sympy.diff returned (combined by the entry's seed and directions): the
+    symbolic method evaluates it and the reference is computed from it. `shown` is the form
+    displayed: a cheap tidy of each raw formula (factor_terms, together) where that is
+    smaller and the formula is at most TIDY_OPS operations, else `raw`; it is computed on
+    first access only and kept. `simplified` says whether every formula was small enough to
+    be tidied. `sizes` is the operation count of each raw formula: the expression swell of
+    symbolic differentiation. `tidy` False shows the raw formulas as they come.
     """
 
     raw: tuple[sympy.Expr, ...]
-    shown: tuple[sympy.Expr, ...]
-    simplified: bool
+    tidy: bool = True
+
+    @cached_property
+    def _display(self) -> tuple[tuple[sympy.Expr, ...], bool]:
+        if not self.tidy:
+            return self.raw, False
+        shown = tuple(_tidy(expr) for expr in self.raw)
+        return shown, all(_small(expr) for expr in self.raw)
 
     @property
+    def shown(self) -> tuple[sympy.Expr, ...]:
+        return self._display[0]
+
+    @property
+    def simplified(self) -> bool:
+        return self._display[1]
+
+    @cached_property
     def sizes(self) -> tuple[int, ...]:
         return tuple(int(sympy.count_ops(f)) for f in self.raw)
 
@@ -53,8 +75,7 @@ def gradient(
     """Differentiate the problem's output `output` by each `wrt` variable."""
     diffable = _diffable(problem.outputs[output])
     raw = tuple(_back(sympy.diff(diffable, variable)) for variable in wrt)
-    shown, simplified = _simplified(raw, simplify_seconds)
-    return Gradient(raw=raw, shown=shown, simplified=simplified, wrt=tuple(wrt))
+    return Gradient(raw=raw, tidy=simplify_seconds > 0, wrt=tuple(wrt))
 
 
 def derive(
@@ -64,13 +85,10 @@ def derive(
     the variables in sorted order: the order does not matter where the derivative exists)
     and the entries combine them by their seeds and directions.
 
-    Simplification gets `simplify_seconds` in all and falls back to the unsimplified form,
-    so a large expression never hangs; outside the main thread (where no timer can
-    interrupt SymPy) it is skipped.
+    Nothing is simplified here: the display form is tidied when first shown (see
+    Derivatives), and not at all with `simplify_seconds` 0.
     """
-    raw = raw_derivatives(problem, target)
-    shown, simplified = _simplified(raw, simplify_seconds)
-    return Derivatives(raw=raw, shown=shown, simplified=simplified)
+    return Derivatives(raw=raw_derivatives(problem, target), tidy=simplify_seconds > 0)
 
 
 _recent: list[tuple[Problem, Target, bool, tuple[sympy.Expr, ...]]] = []
@@ -147,21 +165,6 @@ def _back(expr: sympy.Expr) -> sympy.Expr:
     return expr.replace(RealAbs, sympy.Abs)
 
 
-def _simplified(
-    raw: tuple[sympy.Expr, ...], simplify_seconds: float
-) -> tuple[tuple[sympy.Expr, ...], bool]:
-    shown: list[sympy.Expr] = []
-    simplified = True
-    try:
-        with time_limit(simplify_seconds):
-            for expr in raw:
-                shown.append(_tidy(expr))
-    except OutOfTime:
-        simplified = False
-    shown.extend(raw[len(shown) :])
-    return tuple(shown), simplified
-
-
 class RealAbs(sympy.Function):  # type: ignore[misc]
     """|u| for real u, differentiated by the op table's abs row: only inside gradient()."""
 
@@ -171,13 +174,25 @@ class RealAbs(sympy.Function):  # type: ignore[misc]
         return OPS["abs"].partials(*self.args)[0]
 
 
+def _small(expr: sympy.Expr) -> bool:
+    return bool(sympy.count_ops(expr) <= TIDY_OPS)
+
+
 def _tidy(expr: sympy.Expr) -> sympy.Expr:
-    candidate = sympy.simplify(expr)
-    # Simplification may reach for functions no op-table row compiles (Piecewise, ...) or
-    # produce something longer; the user is then better served by the plain derivative.
-    if not _only_table_nodes(candidate) or sympy.count_ops(candidate) > sympy.count_ops(expr):
+    """The smallest of the formula and its cheap tidy forms (common factors pulled out, one
+    fraction), if it is small enough to tidy; the formula itself when nothing is smaller.
+    No sympy.simplify: its cost has no bound in the formula's size."""
+    if not _small(expr):
         return expr
-    return candidate
+    best, size = expr, sympy.count_ops(expr)
+    for step in (sympy.factor_terms, sympy.together):
+        candidate = step(expr)
+        # A tidy form may reach for functions no op-table row compiles, or be longer; the
+        # user is then better served by the plain derivative.
+        candidate_size = sympy.count_ops(candidate)
+        if candidate_size < size and _only_table_nodes(candidate):
+            best, size = candidate, candidate_size
+    return best
 
 
 def _only_table_nodes(expr: sympy.Expr) -> bool:

@@ -76,7 +76,7 @@ def to_text(report: Report) -> str:
         lines.append(f"{report.kind:<13}{target}")
     lines += _formula_lines(names, report.derivative, "--json")
     if not report.simplified:
-        lines.append("             (not simplified: simplification ran out of time)")
+        lines.append("             (not simplified: too large to tidy, or tidying was turned off)")
     lines.append(
         f"dtype        {report.dtype}; finite differences: {report.fd_scheme}; "
         f"reference: {report.reference_digits} digits"
