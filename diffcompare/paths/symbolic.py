@@ -1,4 +1,4 @@
-"""The symbolic path: SymPy's partial derivatives, simplified for display within a time bound."""
+"""The symbolic path: SymPy's partial derivatives, tidied for display within a work bound."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from fractions import Fraction
 
 import sympy
 
-from diffcompare.language.deadline import OutOfTime, time_limit
 from diffcompare.language.ops import BY_NODE, OPS
 from diffcompare.language.problem import Problem
 from diffcompare.paths.targets import Target
 
 SIMPLIFY_SECONDS = 2.0
-"""The default time one comparison may spend simplifying all its derivatives."""
+"""Kept for callers: any positive value tidies the derivatives shown (0: SymPy's derivative
+as it comes). The work is bounded by SIMPLIFY_OPS, not by a clock."""
+
+SIMPLIFY_OPS = 100
+"""The largest formula (in SymPy operations) that is tidied for display: the tidy's steps
+(powsimp, factor_terms) cost about in proportion to the formula's size."""
 
 
 @dataclass(frozen=True)
@@ -22,9 +26,9 @@ class Derivatives:
     """The exact formula of each entry of a derivative.
 
     `raw` is what sympy.diff returned (combined by the entry's seed and directions); `shown`
-    is the simplified form where simplification finished in time and gave something no
-    larger (else `raw`). `simplified` says whether every formula was simplified. `sizes` is
-    the operation count of each raw formula: the expression swell of symbolic
+    is the tidied form where the formula was small enough to tidy and the tidy gave
+    something no larger (else `raw`). `simplified` says whether every formula was tidied.
+    `sizes` is the operation count of each raw formula: the expression swell of symbolic
     differentiation.
     """
 
@@ -64,9 +68,9 @@ def derive(
     the variables in sorted order: the order does not matter where the derivative exists)
     and the entries combine them by their seeds and directions.
 
-    Simplification gets `simplify_seconds` in all and falls back to the unsimplified form,
-    so a large expression never hangs; outside the main thread (where no timer can
-    interrupt SymPy) it is skipped.
+    Formulas up to SIMPLIFY_OPS operations are tidied by cheap SymPy steps (none when
+    `simplify_seconds` is 0); larger ones are shown as they come, so a large expression
+    never hangs, and the result is the same on every thread.
     """
     raw = raw_derivatives(problem, target)
     shown, simplified = _simplified(raw, simplify_seconds)
@@ -150,16 +154,11 @@ def _back(expr: sympy.Expr) -> sympy.Expr:
 def _simplified(
     raw: tuple[sympy.Expr, ...], simplify_seconds: float
 ) -> tuple[tuple[sympy.Expr, ...], bool]:
-    shown: list[sympy.Expr] = []
-    simplified = True
-    try:
-        with time_limit(simplify_seconds):
-            for expr in raw:
-                shown.append(_tidy(expr))
-    except OutOfTime:
-        simplified = False
-    shown.extend(raw[len(shown) :])
-    return tuple(shown), simplified
+    if simplify_seconds <= 0:
+        return raw, False
+    small = [sympy.count_ops(expr) <= SIMPLIFY_OPS for expr in raw]
+    shown = tuple(_tidy(expr) if ok else expr for expr, ok in zip(raw, small, strict=True))
+    return shown, all(small)
 
 
 class RealAbs(sympy.Function):  # type: ignore[misc]
@@ -172,8 +171,9 @@ class RealAbs(sympy.Function):  # type: ignore[misc]
 
 
 def _tidy(expr: sympy.Expr) -> sympy.Expr:
-    candidate = sympy.simplify(expr)
-    # Simplification may reach for functions no op-table row compiles (Piecewise, ...) or
+    # Cheap steps only (sympy.simplify can run for minutes on a formula of 50 operations).
+    candidate = sympy.factor_terms(sympy.powsimp(expr))
+    # Tidying may reach for functions no op-table row compiles (Piecewise, ...) or
     # produce something longer; the user is then better served by the plain derivative.
     if not _only_table_nodes(candidate) or sympy.count_ops(candidate) > sympy.count_ops(expr):
         return expr
