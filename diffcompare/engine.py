@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from diffcompare.errors import UsageError
+from diffcompare.errors import InputError, UsageError
 from diffcompare.judging.verdicts import Context, estimate, judge
 from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem, point_values
@@ -190,11 +190,22 @@ def prepare(
         target = make_target(problem, target)
     prepared: dict[str, Any] = {}
     seconds: dict[str, float] = {}
-    for name, method in METHODS.items():
-        prepared[name], seconds[name] = _timed_once(
-            partial(method.prepare, problem, target, settings)
-        )
+    try:
+        for name, method in METHODS.items():
+            prepared[name], seconds[name] = _timed_once(
+                partial(method.prepare, problem, target, settings)
+            )
+    except RecursionError:
+        raise _too_deep(problem.text, "differentiate") from None
     return Setup(problem, target, settings, prepared, seconds)
+
+
+def _too_deep(text: str, what: str) -> InputError:
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return InputError(
+        f"{shown!r} is nested too deeply for SymPy to {what} (it ran out of Python's "
+        "recursion depth): nest it less deeply, e.g. expand a nested fraction"
+    )
 
 
 def judge_points(
@@ -239,7 +250,9 @@ def edges_at(compiled: CompiledPrepared, points: torch.Tensor) -> Edges | None:
     """The kinks and domain edges of the compiled expression at `points`, if it has any."""
     if not compiled.edged:
         return None
-    return find_edges(compiled.tape, columns(points, True), compiled.wrt, points.dtype)
+    edges = find_edges(compiled.tape, columns(points, True), compiled.wrt, points.dtype)
+    # An edge of a constant (the base of 2**x, which is never 0) gives no gap at any point.
+    return edges if edges.gaps else None
 
 
 def _points(problem: Problem, at: Point | Sequence[Point]) -> torch.Tensor:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diffcompare.render.arrays import nested, worst
+from diffcompare.render.json_values import json_ready
 from diffcompare.verdict import (
     VERDICTS,
     overall,
@@ -153,7 +154,7 @@ class Report:
         }
         if self.vector:
             data["vector"] = list(self.vector)
-        return data
+        return json_ready(data)  # type: ignore[no-any-return]
 
 
 def point_dict(
