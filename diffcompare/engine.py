@@ -14,6 +14,7 @@ from diffcompare.errors import InputError, UsageError
 from diffcompare.judging.verdicts import Context, estimate, judge
 from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem, point_values
+from diffcompare.paths.budget import check_work
 from diffcompare.paths.edges import Edges, find_edges
 from diffcompare.paths.error_model import eps
 from diffcompare.paths.method_types import DTYPES, Check, CompiledPrepared, Settings, columns
@@ -188,6 +189,7 @@ def prepare(
     settings = Settings(DTYPES[dtype], fd, simplify_seconds)
     if not isinstance(target, Target):
         target = make_target(problem, target)
+    check_work(problem, target)
     prepared: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     try:

@@ -44,8 +44,8 @@ def hang_guard(text: str) -> Iterator[None]:
     A hang guard, not a speed assertion (the project allows none): every parse here takes
     milliseconds, so it trips only when a cost limit is missing and the parse would run for
     minutes. It counts CPU time (SIGVTALRM), leaving the wall-clock timer (SIGALRM) to the
-    test that checks the parser leaves a caller's timer alone. A signal interrupts Python code, where SymPy spends
-    its time, but not one long C call such as a big integer power:
+    test that checks the parser leaves a caller's timer alone. A signal interrupts Python
+    code, where SymPy spends its time, but not one long C call such as a big integer power:
     test_parse_does_not_hang_in_c_code runs those inputs in a child process.
     """
     if not hasattr(signal, "SIGVTALRM"):  # Windows: run unguarded
