@@ -84,3 +84,12 @@ def test_formulas_are_counted_once_per_distinct_node() -> None:
     budget.add(sympy.Add(*symbols[: MAX_FORMULA_NODES // 2]))
     with pytest.raises(LimitError, match="derivative's formulas"):
         budget.add(sympy.Add(*symbols))
+
+
+def test_an_explanation_has_the_same_budget() -> None:
+    with pytest.raises(LimitError, match="work per point"):
+        diffcompare.explain("norm(x)", {"x": [1.0] * 200}, shapes={"x": (200,)})
+    one = diffcompare.explain(
+        "norm(x)", {"x": [1.0] * 200}, wrt="x[0]", shapes={"x": (200,)}, simplify_seconds=0
+    )
+    assert one.wrt == ("x[0]",)

@@ -37,12 +37,18 @@ ASK_FOR_LESS = (
 def check_work(problem: Problem, target: Target) -> None:
     """Refuse, before anything is derived or compiled, a comparison whose per-point work
     passes MAX_WORK."""
+    check_entries(problem, len(target.entries), target.order)
+
+
+def check_entries(problem: Problem, entries: int, order: int = 1) -> None:
+    """Refuse `entries` derivatives of `order` of the problem where their work passes
+    MAX_WORK (an explanation's gradient, or a comparison's target)."""
     nodes = distinct_nodes(problem.graphs, MAX_WORK + 1)
-    work = len(target.entries) * nodes * 4 ** (target.order - 1)
+    work = entries * nodes * 4 ** (order - 1)
     if work > MAX_WORK:
-        order = f" x 4**{target.order - 1} for order {target.order}" if target.order > 1 else ""
+        by = f" x 4**{order - 1} for order {order}" if order > 1 else ""
         raise LimitError(
-            f"work per point ({len(target.entries)} entries x {nodes} graph nodes{order})",
+            f"work per point ({entries} entries x {nodes} graph nodes{by})",
             MAX_WORK,
             f"{work}; {ASK_FOR_LESS}",
         )
