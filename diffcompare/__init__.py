@@ -12,13 +12,17 @@ if TYPE_CHECKING:
     from diffcompare.explanation.model import Explanation
     from diffcompare.language.parser import parse
     from diffcompare.language.problem import Problem
+    from diffcompare.oracle.check import check
+    from diffcompare.oracle.report import CheckReport
     from diffcompare.report import Report
 
 __all__ = [
+    "CheckReport",
     "DiffCompareError",
     "Explanation",
     "Problem",
     "Report",
+    "check",
     "compare",
     "explain",
     "parse",
@@ -29,13 +33,14 @@ from diffcompare.errors import DiffCompareError
 
 # Lazy re-exports: `import diffcompare` and `diffcompare --help` must not pay for torch.
 _LAZY = {
+    "check": "oracle.check",
+    "CheckReport": "oracle.report",
     "compare": "engine",
     "explain": "explanation.build",
     "Explanation": "explanation.model",
     "parse": "language.parser",
     "Problem": "language.problem",
     "Report": "report",
-    "sweep": "sweep",
 }
 
 

@@ -31,6 +31,14 @@ EXPECTED = {
         r"verdict: agree",
     ],
     "gradient_oracle.py": [r"gradient_correct: pass", r"gradient_buggy: FAIL"],
+    "oracle_relu.py": [r"^CustomReLU: pass", r"^BuggyReLU: FAIL", r"minimal failing point: x="],
+    "oracle_linear.py": [
+        r"^CustomLinear \(float64\): pass",
+        r"^BuggyLinear \(float64\): FAIL",
+        r"^CustomLinear \(float32\): pass",
+        r"^BuggyLinear \(float32\): FAIL",
+        r"FAILED at \d+ of \d+ points \(entries b\[0\]\)",
+    ],
     "scaling.py": [r"^== sum of products: ", r"^== deep composition: ", r"\bbackward\b"],
 }
 

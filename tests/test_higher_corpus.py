@@ -2,8 +2,8 @@
 and third derivatives, and vector-Jacobian and Jacobian-vector products of random scalar
 expressions, at sampled points, with not one `disagree`.
 
-The expressions come from the same generator as the gradient corpus (tests/
-random_expressions.py), so every function of the op table appears. As there, an expression
+The expressions come from the same generator as the gradient corpus (diffcompare/
+oracle/generate.py), so every function of the op table appears. As there, an expression
 is replaced only when it cannot be compared at all (the language refuses it, or the
 sampler finds too few in-domain points); a disagreement is never a reason to replace one.
 """
@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from random_expressions import ExpressionGenerator
 
 import diffcompare
 from diffcompare.errors import LimitError, ParseError, UsageError
+from diffcompare.oracle.generate import ExpressionGenerator
 
 SAMPLES = 6
 PER_KIND = 24

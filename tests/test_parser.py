@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diffcompare.errors import DiffCompareError, InputError, LimitError, ParseError
-from diffcompare.language import parser
+from diffcompare.language import builder, parser
 from diffcompare.language.ops import FUNCTIONS
 from diffcompare.language.parser import DEFAULT_LIMITS, Limits, parse
 from diffcompare.paths.compiler import compile_exprs, compile_problem
@@ -282,7 +282,7 @@ def test_a_failing_unevaluated_build_is_a_one_line_parse_error(
     def broken(*args: object, **kwargs: object) -> NoReturn:
         raise TypeError("SymPy had a bad day\nsecond line")
 
-    monkeypatch.setattr(parser, "_filled", broken)  # the sqrt row builds through it
+    monkeypatch.setattr(builder, "filled", broken)  # the sqrt row builds through it
     error = refusal("x*sqrt(x)")
     assert isinstance(error, ParseError)
     assert "sqrt(x)" in str(error) and "TypeError" in str(error)

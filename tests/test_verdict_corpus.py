@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass, field
 
 import pytest
-from random_expressions import ExpressionGenerator, corpus
 
 import diffcompare
 from diffcompare.errors import LimitError, ParseError, UsageError
 from diffcompare.language.ops import FUNCTIONS
+from diffcompare.oracle.generate import ExpressionGenerator, corpus
 
 CORPUS = 300
 """Expressions compared per dtype, at least."""

@@ -1,4 +1,6 @@
-"""Seeded random expression texts built from the op table, for the verdict corpus.
+"""Seeded random expression texts built from the op table: the test corpus, and the oracle's
+hypothesis strategies and conformance runs (the same generator, driven by a Random or by
+hypothesis draws through the calls of `Chooser`).
 
 The functions and their arities come from `diffcompare.language.ops.FUNCTIONS` and their real
 domains from each row's `domain`, so a new row joins the corpus without an edit here.
@@ -17,9 +19,12 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypeVar, cast
 
-from diffcompare.language.ops import FUNCTIONS, Op
+from diffcompare.oracle._engine import FUNCTIONS, Op
+
+T = TypeVar("T")
 
 VARIABLES = ("x", "y")
 NUMBERS = ("1", "2", "3", "0.5", "0.1", "1.5", "2.5", "pi", "e")
@@ -29,18 +34,52 @@ OPERATORS = ("+", "-", "*", "/", "**")
 MAX_DEPTH = 4
 
 
-class ExpressionGenerator:
-    """Random expression texts over `functions` (name -> op row); one Random drives all."""
+class Chooser(Protocol):
+    """The random choices the generator makes (random.Random has them; so does the
+    hypothesis driver in diffcompare.strategies)."""
 
-    def __init__(self, seed: int, functions: Mapping[str, Op] = FUNCTIONS) -> None:
-        self.rng = random.Random(seed)
+    def random(self) -> float: ...
+
+    def choice(self, seq: Sequence[T]) -> T: ...
+
+    def randint(self, a: int, b: int) -> int: ...
+
+    def randrange(self, stop: int) -> int: ...
+
+
+class ExpressionGenerator:
+    """Random expression texts over `functions` (name -> op row), the binary `operators`
+    and the `variables`, nested at most `depth` deep; one Chooser (by default a Random
+    seeded with `seed`) drives all."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        functions: Mapping[str, Op] = FUNCTIONS,
+        *,
+        variables: Sequence[str] = VARIABLES,
+        operators: Sequence[str] = OPERATORS,
+        depth: int = MAX_DEPTH,
+        rng: Chooser | None = None,
+    ) -> None:
+        self.rng: Chooser = rng if rng is not None else cast(Chooser, random.Random(seed))
         self.functions = dict(sorted(functions.items()))
+        self.variables = tuple(variables)
+        self.operators = tuple(operators)
+        self.depth = depth
+        if not self.variables:
+            raise ValueError("an expression needs at least one variable")
+        if not self.functions and not self.operators:
+            raise ValueError("no functions and no operators to build expressions from")
+        unknown = [op for op in self.operators if op not in OPERATORS]
+        if unknown:
+            raise ValueError(f"unknown operators {unknown}: choose from {', '.join(OPERATORS)}")
 
     def expression(self, must: str | None = None) -> str:
         """One expression holding at least one variable, and the function `must` if named."""
         for _ in range(100):
             text = self._top(must)
-            if any(_mentions(text, v) for v in VARIABLES):
+            if any(_mentions(text, v) for v in self.variables):
                 return text
         raise RuntimeError("could not generate an expression with a variable")
 
@@ -54,37 +93,42 @@ class ExpressionGenerator:
 
     def _top(self, must: str | None) -> str:
         if must is None:
-            return self._tree(MAX_DEPTH)
-        inner = self._call(must, MAX_DEPTH - 1)
+            return self._tree(self.depth)
+        inner = self._call(must, self.depth - 1)
         shape = self.rng.random()
         if shape < 0.3:
             return inner
-        if shape < 0.7:
-            other = self._tree(MAX_DEPTH - 2)
-            op = self.rng.choice(("+", "-", "*", "/"))
+        joins = tuple(op for op in ("+", "-", "*", "/") if op in self.operators)
+        if shape < 0.7 and joins:
+            other = self._tree(self.depth - 2)
+            op = self.rng.choice(joins)
             left, right = (inner, other) if self.rng.random() < 0.5 else (other, inner)
             return f"({left}) {op} ({right})"
-        return self._call(self.rng.choice(list(self.functions)), MAX_DEPTH - 2, first=inner)
+        if shape < 0.7:
+            return inner
+        return self._call(self.rng.choice(list(self.functions)), self.depth - 2, first=inner)
 
     def _tree(self, depth: int) -> str:
         roll = self.rng.random()
         if depth <= 0 or roll < 0.15:
             return self._leaf()
-        if roll < 0.55:
+        if self.functions and (roll < 0.55 or not self.operators):
             return self._call(self.rng.choice(list(self.functions)), depth - 1)
         return self._binary(depth - 1)
 
     def _leaf(self) -> str:
         if self.rng.random() < 0.75:
-            return self.rng.choice(VARIABLES)
+            return self.rng.choice(self.variables)
         return self.rng.choice(NUMBERS)
 
     def _binary(self, depth: int) -> str:
-        op = self.rng.choice(OPERATORS)
+        op = self.rng.choice(self.operators)
         if op == "**":
             return self._power(depth)
         left, right = self._tree(depth), self._tree(depth)
-        while op in "-/" and left == right:  # x - x and x / x only waste a node
+        for _ in range(100):  # x - x and x / x only waste a node
+            if op not in "-/" or left != right:
+                break
             right = self._tree(depth)
         return f"({left} {op} {right})"
 
@@ -127,6 +171,8 @@ class ExpressionGenerator:
         low, high = row.domain
         if (low, high) == (-math.inf, math.inf) or self.rng.random() < 0.3:
             return sub
+        if not set(OPERATORS) <= set(self.operators):
+            return sub  # moving it into the domain takes every operator
         if high == math.inf:
             return self._shift(self._positive(sub), low)
         if low == -math.inf:
@@ -154,6 +200,6 @@ def _mentions(text: str, name: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", text) is not None
 
 
-def corpus(count: int, seed: int = 0) -> list[str]:
-    """The seeded corpus of `count` expression texts."""
-    return ExpressionGenerator(seed).corpus(count)
+def corpus(count: int, seed: int = 0, **options: Any) -> list[str]:
+    """The seeded corpus of `count` expression texts (`options` as for ExpressionGenerator)."""
+    return ExpressionGenerator(seed, **options).corpus(count)
