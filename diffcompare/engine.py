@@ -10,11 +10,12 @@ from typing import Any, TypeVar
 
 import torch
 
-from diffcompare.errors import UsageError
+from diffcompare.errors import InputError, UsageError
 from diffcompare.judging.verdicts import Context, estimate, judge
 from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem, point_values
 from diffcompare.paths import finite_differences
+from diffcompare.paths.budget import check_work
 from diffcompare.paths.edges import Edges
 from diffcompare.paths.edges import edges_at as edges_at_points
 from diffcompare.paths.error_model import eps
@@ -339,14 +340,28 @@ def prepare_setup(
     settings = Settings(DTYPES[dtype], fd, simplify_seconds)
     if not isinstance(target, Target):
         target = make_target(problem, target)
+    check_work(problem, target)
     prepared: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     done: dict[Any, tuple[Any, float]] = {}
-    for name, method in METHODS.items():
-        if method.prepare not in done:
-            done[method.prepare] = _timed_once(partial(method.prepare, problem, target, settings))
-        prepared[name], seconds[name] = done[method.prepare]
+    try:
+        for name, method in METHODS.items():
+            if method.prepare not in done:
+                done[method.prepare] = _timed_once(
+                    partial(method.prepare, problem, target, settings)
+                )
+            prepared[name], seconds[name] = done[method.prepare]
+    except RecursionError:
+        raise _too_deep(problem.text, "differentiate") from None
     return Setup(problem, target, settings, prepared, seconds)
+
+
+def _too_deep(text: str, what: str) -> InputError:
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return InputError(
+        f"{shown!r} is nested too deeply for SymPy to {what} (it ran out of Python's "
+        "recursion depth): nest it less deeply, e.g. expand a nested fraction"
+    )
 
 
 def judge_points(
@@ -394,7 +409,9 @@ def edges_at(compiled: CompiledPrepared, points: torch.Tensor) -> Edges | None:
     """The kinks and domain edges of the compiled expression at `points`, if it has any."""
     if not compiled.edged:
         return None
-    return edges_at_points(compiled.tape, points, compiled.wrt)
+    edges = edges_at_points(compiled.tape, points, compiled.wrt)
+    # An edge of a constant (the base of 2**x, which is never 0) gives no gap at any point.
+    return edges if edges.gaps else None
 
 
 def _points(problem: Problem, at: Point | Sequence[Point]) -> torch.Tensor:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from diffcompare.render.arrays import nested, worst
+from diffcompare.render.json_values import json_ready
 from diffcompare.verdict import (
     VERDICTS,
     overall,
@@ -224,7 +225,7 @@ class Report:
         }
         if self.vector:
             data["vector"] = list(self.vector)
-        return data
+        return json_ready(data)  # type: ignore[no-any-return]
 
 
 def point_dict(

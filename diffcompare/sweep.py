@@ -25,6 +25,7 @@ from diffcompare.language.problem import Problem
 from diffcompare.paths.method_types import Check, columns
 from diffcompare.paths.methods import METHODS
 from diffcompare.paths.symbolic import SIMPLIFY_SECONDS
+from diffcompare.render.json_values import json_ready
 from diffcompare.report import PointResult, point_dict
 from diffcompare.verdict import AGREE, DISAGREE, NONDIFFERENTIABLE, UNDEFINED, overall
 
@@ -124,6 +125,10 @@ class SweepReport:
         return overall({v for v, n in self.counts.items() if n})
 
     def to_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON-ready data (no NaN or inf): what --json prints."""
+        return json_ready(self._data())  # type: ignore[no-any-return]
+
+    def _data(self) -> dict[str, Any]:
         def point(p: PointResult | None) -> dict[str, Any] | None:
             return None if p is None else point_dict(p, self.variables, self.wrt)
 

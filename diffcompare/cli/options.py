@@ -3,8 +3,10 @@ options, and the click command class that turns every error into one line and ex
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
@@ -69,8 +71,40 @@ def parse_vector(option: str, text: str) -> list[float]:
     return [_finite(item, text) for item in items]
 
 
+DEBUG_ENV = "DIFFCOMPARE_DEBUG"
+"""Set (to anything but empty or 0) to print the traceback of an internal failure."""
+
+
+class InternalError(DiffCompareError):
+    """A failure of diffcompare itself, not of the input: shown in one line naming the input."""
+
+
 class Command(click.Command):
-    """Maps every error to one line on stderr and diff(1)'s exit codes, in one place."""
+    """Maps every error to one line on stderr and diff(1)'s exit codes, in one place; an
+    internal failure too (with --debug or DIFFCOMPARE_DEBUG=1, after its traceback)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(
+            click.Option(
+                ["--debug"],
+                is_flag=True,
+                expose_value=False,
+                is_eager=True,
+                callback=_remember_debug,
+                help=f"Show the traceback of an internal failure (also: {DEBUG_ENV}=1).",
+            )
+        )
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (DiffCompareError, click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            if ctx.meta.get("diffcompare.debug") or os.environ.get(DEBUG_ENV, "0") not in ("", "0"):
+                traceback.print_exc(file=sys.stderr)
+            raise _internal(ctx.params.get("expr"), error) from error
 
     def main(
         self,
@@ -91,6 +125,25 @@ class Command(click.Command):
         except KeyboardInterrupt:
             code = _fail("interrupted", 130)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _remember_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    ctx.meta["diffcompare.debug"] = value
+
+
+def _internal(expr: object, error: Exception) -> InternalError:
+    what = f" on {_shown(expr)}" if isinstance(expr, str) else ""
+    detail = " ".join(str(error).split())
+    detail = detail if len(detail) <= 160 else detail[:157] + "..."
+    return InternalError(
+        f"internal error{what}: {type(error).__name__}"
+        + (f": {detail}" if detail else "")
+        + f" (a bug in diffcompare: rerun with --debug, or {DEBUG_ENV}=1, for the traceback)"
+    )
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 def _fail(message: str, code: int) -> int:

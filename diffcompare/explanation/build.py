@@ -37,6 +37,7 @@ from diffcompare.explanation.model import (
 )
 from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem, choose_wrt, point_values
+from diffcompare.paths.budget import check_entries
 from diffcompare.paths.compiler import Node as TapeNode
 from diffcompare.paths.compiler import Tape, compile_problem
 from diffcompare.paths.reference import reference
@@ -70,6 +71,7 @@ def explain(
         raise UsageError(f"{problem.text!r} has no variables to differentiate by")
     point = point_values(problem, at)
     targets = choose_wrt(problem, wrt)
+    check_entries(problem, len(problem.outputs) * len(targets))
     tape = compile_problem(problem)
     # A vector-valued expression is explained row by row: one backward pass per output.
     derivatives = tuple(

@@ -86,7 +86,7 @@ class Builder(ArrayBuilding):
         self.symbols: dict[str, sympy.Symbol] = {}
         self.arrays: dict[str, Array[Both]] = {}
         self.array_nodes = 0
-        self.constants = Constants(limits.constant_seconds)
+        self.constants = Constants(limits.constant_digits)
 
     def build(self, node: ast.expr) -> Value:
         if isinstance(node, ast.Constant):

@@ -1,20 +1,22 @@
-"""Constant parts of a parsed expression: each must evaluate to a finite real number, all
-of them within one budget."""
+"""Constant parts of a parsed expression: each must evaluate to a finite real number whose
+magnitude stays within a bound, so that evaluating them is bounded work, not a race with a
+clock (pi**cosh(9**9) would never finish)."""
 
 from __future__ import annotations
 
-import threading
-import time
+import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+import mpmath
 import sympy
 
 from diffcompare.errors import LimitError, ParseError
-from diffcompare.language.deadline import OutOfTime, time_limit
 
 if TYPE_CHECKING:
     from diffcompare.language.array_building import Both
+
+_LOG10_E = math.log10(math.e)
 
 
 def check_result(parts: Sequence[Both], constants: Constants) -> None:
@@ -28,41 +30,90 @@ def check_result(parts: Sequence[Both], constants: Constants) -> None:
 
 
 class Constants:
-    """Evaluates constants to refuse those that are not finite real numbers, all of them in
-    one time budget: a long sum of slow constants must not take its length times the limit.
+    """Evaluates constants, part by part from the leaves up, to refuse those that are not
+    finite real numbers or whose magnitude passes 10**digits (either way: 10**-digits).
 
     Every part must be real, not just the whole: abs(asin(pi)) is real, asin(pi) is not, and
-    the compiler and the reference evaluate the parts. Each part is evaluated once.
+    the compiler and the reference evaluate the parts. Each part is evaluated once, and
+    before SymPy evaluates a part that can explode (a power, exp, sinh, cosh, and sigmoid and
+    softplus, which go through exp), the size of its result is foreseen from its arguments'
+    values: evalf's work grows with the digits of a magnitude's exponent, so bounding the
+    magnitude bounds the work, the same on every thread and in every process.
     """
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.left = seconds
-        self.done: set[sympy.Basic] = set()
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+        self.values: dict[sympy.Basic, sympy.Float | None] = {}
 
     def check(self, constants: Iterable[sympy.Expr]) -> None:
-        todo = [c for c in dict.fromkeys(constants) if c not in self.done]
-        if not todo:
-            return
-        start = time.monotonic()
-        try:
-            with time_limit(self.left):
-                for constant in todo:
-                    for part in sympy.postorder_traversal(constant):
-                        if not part.is_Atom and part not in self.done:
-                            check_constant_value(part)
-                            self.done.add(part)
-        except OutOfTime:
-            if threading.current_thread() is not threading.main_thread():
-                return  # no timer off the main thread: accepted unchecked (see deadline.py)
-            raise LimitError("time to evaluate a constant", f"{self.seconds} s") from None
-        finally:
-            self.left -= time.monotonic() - start
+        for constant in dict.fromkeys(constants):
+            if constant in self.values:
+                continue
+            for part in sympy.postorder_traversal(constant):
+                if part not in self.values:
+                    self.values[part] = self._value(part)
+
+    def _value(self, part: sympy.Basic) -> sympy.Float | None:
+        if part.is_Atom:
+            # Atoms are numbers or the constants pi and e; a non-real one (I) is refused
+            # where it is used: the graph holds the sqrt(-1) it came from.
+            value = part.evalf(20) if part.is_number else None
+            return value if value is not None and value.is_Float else None
+        foreseen = _foreseen_log10(part, [self.values.get(a) for a in part.args])
+        if foreseen is not None:
+            self._check_magnitude(part, foreseen)
+        value = check_constant_value(part)
+        if value.is_Float and value:
+            self._check_magnitude(part, _log10(value))
+        return value if value.is_Float else None
+
+    def _check_magnitude(self, part: sympy.Basic, log10: float | mpmath.mpf) -> None:
+        if abs(log10) > self.digits:
+            got = mpmath.nstr(mpmath.mpf(log10), 3)
+            raise LimitError(
+                f"decimal exponent of the constant {_shown(part)}",
+                f"{self.digits} (either sign)",
+                got,
+            )
 
 
-def check_constant_value(constant: sympy.Expr) -> None:
+def _foreseen_log10(part: sympy.Basic, args: Sequence[sympy.Float | None]) -> mpmath.mpf | None:
+    """log10 of the largest magnitude evaluating `part` makes, from its arguments' values,
+    for the parts whose value can be far larger or smaller than their arguments'."""
+    if any(a is None for a in args):
+        return None
+    values = [mpmath.mpf(a._mpf_) for a in args]  # type: ignore[union-attr]
+    name = type(part).__name__
+    if isinstance(part, sympy.Pow):
+        base, exponent = values
+        return exponent * _log10_mpf(base) if base else None
+    if isinstance(part, sympy.exp):
+        return values[0] * _LOG10_E
+    if name in ("sinh", "cosh", "sigmoid", "softplus"):
+        return abs(values[0]) * _LOG10_E
+    return None
+
+
+def _log10(value: sympy.Float) -> mpmath.mpf:
+    return _log10_mpf(mpmath.mpf(value._mpf_))
+
+
+def _log10_mpf(value: mpmath.mpf) -> mpmath.mpf:
+    # mpmath keeps the binary exponent as a Python integer: this is cheap at any size.
+    if not value:
+        return mpmath.mpf(0)
+    with mpmath.workdps(15):
+        return mpmath.log10(abs(value))
+
+
+def _shown(constant: sympy.Basic) -> str:
     shown = str(constant)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def check_constant_value(constant: sympy.Expr) -> sympy.Expr:
+    """The constant evaluated to 20 digits; raises ParseError unless it is a finite real."""
+    shown = _shown(constant)
     try:
         value = constant.evalf(20)
     except (OverflowError, RecursionError, ValueError, ZeroDivisionError):
@@ -76,6 +127,7 @@ def check_constant_value(constant: sympy.Expr) -> None:
             f"the constant {shown} is not a finite real number",
             allowed="constants inside each function's real domain",
         )
+    return value
 
 
 def constant_parts(expr: sympy.Expr) -> list[sympy.Expr]:

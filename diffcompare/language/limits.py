@@ -35,7 +35,9 @@ class Limits:
     number_digits: int = 1_000  # decimal digits of a number the expression computes exactly
     name_length: int = 64
     arguments: int = 8  # of one call: SymPy compares min/max arguments pairwise
-    constant_seconds: float = 1.0  # to evaluate all constant parts (pi**cosh(9**9) never ends)
+    # Decimal exponent of a constant's magnitude, either way: evaluating a constant is work
+    # in proportion to its exponent's digits (pi**cosh(9**9) would never finish).
+    constant_digits: int = 1_000
     array_size: int = 10_000  # components of one array: a variable's, or one the text builds
     components: int = 10_000  # scalar variables in all, every array variable's components
     # Scalar nodes that operations on arrays build, counted before each is built: SymPy makes

@@ -71,8 +71,15 @@ def parse(
     builder = Builder(text, source, columns, limits, declared)
     # Keep 4*(x**2+3*x+1) as written: SymPy would distribute the 4 and lose the shared
     # subexpression that the torch graph and the chain-rule explanation are built around.
-    with distribute(False):
-        value = builder.build(tree.body)
+    try:
+        with distribute(False):
+            value = builder.build(tree.body)
+    except RecursionError:
+        # SymPy's own rules recurse (cosh.eval on some sums of constants does without end).
+        raise ParseError(
+            "SymPy ran out of Python's recursion depth building this expression; nest it "
+            "less deeply or write it another way"
+        ) from None
     unused = [name for name in declared if name not in builder.arrays]
     if unused:
         raise UsageError(f"--shape {unused[0]}: the expression has no variable {unused[0]}")

@@ -12,6 +12,7 @@ import sympy
 
 from diffcompare.language.ops import BY_NODE, OPS
 from diffcompare.language.problem import Problem
+from diffcompare.paths.budget import FormulaBudget
 from diffcompare.paths.targets import Target
 
 SIMPLIFY_SECONDS = 2.0
@@ -114,6 +115,7 @@ def raw_derivatives(
 def _raw_derivatives(problem: Problem, target: Target, as_typed: bool) -> tuple[sympy.Expr, ...]:
     diffable = [_diffable(out) for out in (problem.graphs if as_typed else problem.outputs)]
     partials: dict[tuple[int, tuple[int, ...]], sympy.Expr] = {}
+    budget = FormulaBudget()
 
     def partial(k: int, by: tuple[int, ...]) -> sympy.Expr:
         if (k, by) not in partials:
@@ -123,6 +125,8 @@ def _raw_derivatives(problem: Problem, target: Target, as_typed: bool) -> tuple[
                 partials[(k, by)] = _drop_impulses(
                     sympy.diff(partial(k, by[:-1]), problem.variables[by[-1]])
                 )
+                # Bound the swell as it grows: each further derivative costs its size.
+                budget.add(partials[(k, by)])
         return partials[(k, by)]
 
     raw = []

@@ -114,6 +114,11 @@ def make_target(
     if jvp is not None:
         return _checked(_jvp(problem, _variables(problem, names), jvp))
     if mixed:
+        if len(names) > MAX_ORDER:
+            raise UsageError(
+                f"--wrt {','.join(names)}: a mixed partial of order {len(names)}; the highest "
+                f"order is {MAX_ORDER}, as for --order: name at most {MAX_ORDER} variables"
+            )
         if order not in (1, len(names)):
             raise UsageError(
                 f"--order {order} --wrt {','.join(names)}: a mixed partial's order is the "

@@ -1,0 +1,89 @@
+"""What one comparison may cost, checked before the work it guards: about 10 s and 2 GB for
+one point on a 2-core machine. Refusals are one line naming the limit and how to ask for less.
+
+Two measures, both counts of work rather than clocks, so every thread and process refuses
+the same inputs:
+
+- per point, the derivative's entries times the nodes of the expression's graph (each torch
+  path evaluates or differentiates the graph about once per entry; a higher order nests
+  passes, counted as a factor of 4 per order above the first);
+- the size of SymPy's formulas as they are differentiated (expression swell: each derivative
+  of a product or a power can double it), in distinct nodes, so a shared subexpression
+  counts once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sympy
+
+from diffcompare.errors import LimitError
+from diffcompare.language.problem import Problem
+from diffcompare.paths.targets import Target
+
+MAX_WORK = 10_000
+"""Entries x graph nodes x 4**(order - 1): a gradient by 70 variables of sum(x**2)."""
+
+MAX_FORMULA_NODES = 20_000
+"""Distinct nodes in all of one comparison's derivative formulas."""
+
+ASK_FOR_LESS = (
+    "ask for fewer entries (--wrt some variables, or --jvp for one directional derivative), "
+    "a lower --order, or a smaller --shape"
+)
+
+
+def check_work(problem: Problem, target: Target) -> None:
+    """Refuse, before anything is derived or compiled, a comparison whose per-point work
+    passes MAX_WORK."""
+    check_entries(problem, len(target.entries), target.order)
+
+
+def check_entries(problem: Problem, entries: int, order: int = 1) -> None:
+    """Refuse `entries` derivatives of `order` of the problem where their work passes
+    MAX_WORK (an explanation's gradient, or a comparison's target)."""
+    nodes = distinct_nodes(problem.graphs, MAX_WORK + 1)
+    work = entries * nodes * 4 ** (order - 1)
+    if work > MAX_WORK:
+        by = f" x 4**{order - 1} for order {order}" if order > 1 else ""
+        raise LimitError(
+            f"work per point ({entries} entries x {nodes} graph nodes{by})",
+            MAX_WORK,
+            f"{work}; {ASK_FOR_LESS}",
+        )
+
+
+class FormulaBudget:
+    """Counts the distinct nodes of derivative formulas as they are made, each node once over
+    all of them (linear work in all), and refuses past MAX_FORMULA_NODES."""
+
+    def __init__(self) -> None:
+        self.seen: set[sympy.Basic] = set()
+
+    def add(self, formula: sympy.Basic) -> None:
+        stack = [formula]
+        while stack:
+            expr = stack.pop()
+            if expr not in self.seen:
+                self.seen.add(expr)
+                stack.extend(expr.args)
+                if len(self.seen) > MAX_FORMULA_NODES:
+                    raise LimitError(
+                        "size of the derivative's formulas (distinct SymPy nodes)",
+                        MAX_FORMULA_NODES,
+                        f"more; {ASK_FOR_LESS}",
+                    )
+
+
+def distinct_nodes(exprs: Iterable[sympy.Basic], cap: int) -> int:
+    """The distinct subexpressions of `exprs`, counted up to `cap` (the count stops there,
+    so a huge formula costs no more to measure than a formula at the limit)."""
+    seen: set[sympy.Basic] = set()
+    stack = list(exprs)
+    while stack and len(seen) < cap:
+        expr = stack.pop()
+        if expr not in seen:
+            seen.add(expr)
+            stack.extend(expr.args)
+    return len(seen)

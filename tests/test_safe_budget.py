@@ -1,0 +1,95 @@
+"""Every input the parser accepts finishes within the budget or is refused up front in one
+line: the known offenders each get a result or a one-line refusal naming the limit (these
+are correctness tests with generous timeouts, not timing assertions)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy
+
+import diffcompare
+from diffcompare.errors import LimitError, UsageError
+from diffcompare.paths.budget import MAX_FORMULA_NODES, MAX_WORK, FormulaBudget, distinct_nodes
+from diffcompare.paths.targets import MAX_ORDER, make_target
+
+REPO = Path(__file__).resolve().parents[1]
+
+# (arguments, whether the budget refuses them)
+OFFENDERS = [
+    (["sin(x)*exp(x)", "--wrt", "x,x,x,x,x,x,x,x"], True),
+    (["norm(x)", "--shape", "x=1000"], True),
+    (["prod(x)", "--shape", "x=1000"], True),
+    (["prod(x)", "--shape", "x=100"], True),
+    (["norm(x)", "--shape", "x=30", "--hessian"], True),
+    (["exp(sin(x))**x", "--order", "6", "--wrt", "x", "--at", "x=0.7"], False),
+    (["mean(x)", "--shape", "x=1000", "--wrt", "x[0]", "--at", "x=[" + ",".join("1" * 1000) + "]"],
+     False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args, refused", OFFENDERS, ids=[" ".join(a[:4]) for a, _ in OFFENDERS])
+def test_an_offender_gets_a_result_or_a_one_line_refusal(args: list[str], refused: bool) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "diffcompare", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr
+    if refused:
+        assert result.returncode == 2
+        (line,) = result.stderr.splitlines()
+        assert "limit" in line or "highest order" in line
+        assert "--wrt" in line  # how to ask for less
+    else:
+        assert result.returncode in (0, 1), result.stderr
+        assert "verdict" in result.stdout
+
+
+def test_a_long_mixed_partial_is_capped_like_the_order() -> None:
+    problem = diffcompare.parse("sin(x)*exp(y)")
+    assert make_target(problem, ["x"] * MAX_ORDER).order == MAX_ORDER
+    with pytest.raises(UsageError, match=f"highest order is {MAX_ORDER}"):
+        make_target(problem, ["x"] * (MAX_ORDER + 1))
+    with pytest.raises(UsageError, match=f"at most {MAX_ORDER} variables"):
+        make_target(problem, ["x", "y"] * 4)
+
+
+def test_work_is_refused_before_anything_is_derived() -> None:
+    # A gradient by 200 variables of a 201-node graph: 40,200 > MAX_WORK.
+    with pytest.raises(LimitError, match="work per point") as caught:
+        diffcompare.compare("prod(x)", shapes={"x": (200,)}, at={"x": [1.0] * 200})
+    assert f"limit of {MAX_WORK}" in str(caught.value)
+    # One entry of the same problem is small work.
+    report = diffcompare.compare(
+        "prod(x)", shapes={"x": (200,)}, at={"x": [1.0] * 200}, wrt="x[3]", timing_budget=0
+    )
+    assert report.verdict == "agree"
+
+
+def test_formulas_are_counted_once_per_distinct_node() -> None:
+    x, y = sympy.symbols("x y")
+    shared = sympy.sin(x) * sympy.exp(y)
+    assert distinct_nodes([shared, shared + 1, 2 * shared], 1000) == distinct_nodes(
+        [shared + 1, 2 * shared], 1000
+    )
+    budget = FormulaBudget()
+    symbols = sympy.symbols(f"s0:{MAX_FORMULA_NODES}")
+    budget.add(sympy.Add(*symbols[: MAX_FORMULA_NODES // 2]))
+    with pytest.raises(LimitError, match="derivative's formulas"):
+        budget.add(sympy.Add(*symbols))
+
+
+def test_an_explanation_has_the_same_budget() -> None:
+    with pytest.raises(LimitError, match="work per point"):
+        diffcompare.explain("norm(x)", {"x": [1.0] * 200}, shapes={"x": (200,)})
+    one = diffcompare.explain(
+        "norm(x)", {"x": [1.0] * 200}, wrt="x[0]", shapes={"x": (200,)}, simplify_seconds=0
+    )
+    assert one.wrt == ("x[0]",)
