@@ -124,6 +124,14 @@ class SweepReport:
     def verdict(self) -> str:
         return overall({v for v, n in self.counts.items() if n})
 
+    def _repr_png_(self) -> bytes | None:
+        """Jupyter shows a sweep kept with keep_points=True as its plot."""
+        if self.points is None:
+            return None
+        from diffcompare.render.figures.sweep import plot_sweep, png_bytes  # matplotlib: lazily
+
+        return png_bytes(plot_sweep(self))
+
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain JSON-ready data (no NaN or inf): what --json prints."""
         return json_ready(self._data())  # type: ignore[no-any-return]

@@ -11,7 +11,7 @@ import pytest
 
 from diffcompare.errors import UsageError
 from diffcompare.plots import plot_sweep
-from diffcompare.plots.data import BINS, sweep_curves, sweep_map
+from diffcompare.render.figures.sweep_data import BINS, sweep_curves, sweep_map
 from diffcompare.sweep import sweep
 
 SMOOTH = "sin(x)*exp(-x**2/2)/(1+x**2)"

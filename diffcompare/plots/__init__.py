@@ -4,13 +4,13 @@ Functions return matplotlib Figures; matplotlib is imported only when one is dra
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from diffcompare.errors import UsageError
+from diffcompare.render.figures.sweep import DPI, plot_sweep, png_bytes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -18,22 +18,8 @@ if TYPE_CHECKING:
     from diffcompare.language.problem import Problem
     from diffcompare.plots.steps import StepStudy
     from diffcompare.report import Report
-    from diffcompare.sweep import SweepReport
 
 SUFFIXES = (".png", ".svg", ".pdf")
-DPI = 110
-
-
-def plot_sweep(report: SweepReport) -> Figure:
-    """The figure of a sweep kept with keep_points=True: in one variable, each method's
-    derivative and its error against its bound; in two, the worst error / bound as a map.
-    Refuses other sweeps."""
-    from diffcompare.plots.data import sweep_curves, sweep_map
-    from diffcompare.plots.draw import draw_curves, draw_map
-
-    if len(report.variables) == 2:
-        return draw_map(sweep_map(report))
-    return draw_curves(sweep_curves(report))
 
 
 def plot_points(report: Report) -> Figure:
@@ -103,13 +89,6 @@ def save_figure(figure: Figure, path: str | Path, option: str = "--plot") -> Pat
     except OSError as error:
         raise UsageError(f"{option} {path}: {error.strerror or error}") from None
     return path
-
-
-def png_bytes(figure: Figure) -> bytes:
-    """The figure as PNG bytes (for Jupyter)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, dpi=DPI, format="png")
-    return buffer.getvalue()
 
 
 __all__ = [

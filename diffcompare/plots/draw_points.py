@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from diffcompare.plots.draw import fonts, new_figure, style_of
 from diffcompare.plots.points import PointErrors
+from diffcompare.render.figures.draw import fonts, new_figure, style_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from diffcompare.plots.draw import FALLBACK, SCHEME_STYLE, fonts, new_figure
 from diffcompare.plots.steps import StepStudy
+from diffcompare.render.figures.draw import FALLBACK, SCHEME_STYLE, fonts, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

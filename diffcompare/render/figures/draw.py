@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from diffcompare.plots.data import SweepCurves, SweepMap
+from diffcompare.render.figures.sweep_data import SweepCurves, SweepMap
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -4,13 +4,16 @@ arrays, so the figures only draw and the tests check the numbers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from diffcompare.errors import UsageError
-from diffcompare.plots import _engine as engine
-from diffcompare.report import PointResult
 from diffcompare.verdict import DISAGREE, NONDIFFERENTIABLE
+
+if TYPE_CHECKING:
+    from diffcompare.report import PointResult
+    from diffcompare.sweep import SweepPoints, SweepReport
 
 BINS = 1000
 """Bins along x for a line of many points: each keeps its lowest and highest value per
@@ -85,7 +88,7 @@ class SweepMap:
     on_edge: np.ndarray  # (k, 2)
 
 
-def kept_points(report: engine.SweepReport) -> engine.SweepPoints:
+def kept_points(report: SweepReport) -> SweepPoints:
     if report.points is None:
         raise UsageError(
             "this sweep kept no per-point arrays: run sweep(..., keep_points=True) to plot it"
@@ -93,7 +96,7 @@ def kept_points(report: engine.SweepReport) -> engine.SweepPoints:
     return report.points
 
 
-def sweep_curves(report: engine.SweepReport, entry: int = 0) -> SweepCurves:
+def sweep_curves(report: SweepReport, entry: int = 0) -> SweepCurves:
     """The 1-D plot's data for derivative entry `entry`. Refuses sweeps in other than one
     variable and sweeps without kept points."""
     if len(report.variables) != 1:
@@ -102,7 +105,7 @@ def sweep_curves(report: engine.SweepReport, entry: int = 0) -> SweepCurves:
     x_all = kept.at[:, 0].astype(np.float64)
     order = np.argsort(x_all, kind="stable")
     rows = _envelope(x_all, order, [v[:, entry] for v in kept.values.values()])
-    floor = engine.eps(engine.torch_dtype(report.dtype)) / 16
+    floor = float(np.finfo(report.dtype).eps) / 16
     judged = [r for r in kept.results if r.verdict != NONDIFFERENTIABLE]
     referenced = [r for r in judged if r.reference[entry] is not None]
     ref_x = np.array([r.at[0] for r in referenced], dtype=np.float64)
@@ -135,7 +138,7 @@ def sweep_curves(report: engine.SweepReport, entry: int = 0) -> SweepCurves:
     )
 
 
-def sweep_map(report: engine.SweepReport, cells: int | None = None) -> SweepMap:
+def sweep_map(report: SweepReport, cells: int | None = None) -> SweepMap:
     """The 2-D plot's data: the referenced points' worst error / bound binned into `cells`
     per axis (default: about two referenced points a cell, from 4 to 100)."""
     if len(report.variables) != 2:
@@ -198,7 +201,7 @@ def _worst_ratio(result: PointResult) -> float | None:
     return worst
 
 
-def _method_errors(kept: engine.SweepPoints, method: str, entry: int) -> MethodErrors:
+def _method_errors(kept: SweepPoints, method: str, entry: int) -> MethodErrors:
     x, errors, bounds, outside, missing = [], [], [], [], []
     for r in kept.results:
         if r.verdict == NONDIFFERENTIABLE:
@@ -257,7 +260,7 @@ def _segment_arg(v: np.ndarray, starts: np.ndarray, ufunc: np.ufunc) -> np.ndarr
     return hits[first]
 
 
-def _counts(kept: engine.SweepPoints) -> dict[str, int]:
+def _counts(kept: SweepPoints) -> dict[str, int]:
     return {
         "undefined": int((~kept.defined).sum()),
         "on_edge": int(kept.on_edge.sum()),
