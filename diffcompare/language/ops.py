@@ -72,7 +72,19 @@ def _complex_pow(base: Any, exponent: Any) -> Any:
             if n:
                 square = square * square
         return result if exponent > 0 else 1 / result
-    return _torch().pow(base, exponent)
+    # Any other power as r^a e^(-b theta) e^(i (b log r + a theta)) for z = r e^(i theta),
+    # w = a + ib: its size from the real pow, correctly rounded, where exp(w log z) rounds
+    # w log z (|w log z| eps relative: 77 eps for x**y at x = 1e100, y = 1/3).
+    torch = _torch()
+    z = torch.as_tensor(base)
+    w = torch.as_tensor(exponent)
+    if not z.is_complex():
+        z = z.to(w.dtype if w.is_complex() else torch.complex128)
+    r, theta = z.abs(), z.angle()
+    a, b = (w.real, w.imag) if w.is_complex() else (w, torch.zeros_like(w))
+    size = torch.pow(r, a) * torch.exp(-b * theta)
+    # Note: where b = 0 the phase is a theta, also at z = 0 (where b log r is 0 * -inf).
+    return torch.polar(size, torch.where(b == 0, 0.0, b * r.log()) + a * theta)
 
 
 def _stacked(args: Sequence[Any]) -> Any:
@@ -242,6 +254,7 @@ class Op:
     from other rows, as `sqrt(x)` is `x**(1/2)`); `build` makes the SymPy form from the
     parsed arguments; `torch` computes it on tensors (binary for the n-ary rows, which the
     compiler folds); `partials` gives the local derivative with respect to each argument.
+    `rounding` and `backward_rounding` are the row's error columns (see their comments).
     `elementary` rewrites a custom node in elementary functions, for high-precision
     evaluation. `domain` is an open interval, for every argument, on which the row is real
     and differentiable away from its kinks (for pow: the base's, when the exponent is not an
@@ -290,6 +303,16 @@ class Op:
     complex_torch: Callable[..., Any] | None = None
     mpmath: Callable[..., Any] | None = None
     reduces: int = 0  # arrays a reduction takes in the input language; 0: not a reduction
+    # The error columns, read by paths/error_model. `rounding`: the first-order rounding
+    # error of torch's evaluation of the row, in units of eps, from its argument values and
+    # result (tensors, or numbers for constants); None: one rounding of the result, |result|.
+    rounding: Callable[[Sequence[Any], Any], Any] | None = None
+    # `backward_rounding`: per argument, how far the roundings inside torch's backward
+    # formula for the row move its local derivative, absolute and in units of eps, where
+    # the formula amplifies them: the sum, over its rounded intermediates t, of
+    # |d local / d t| |t|. None: it amplifies none (each step's own rounding, one ulp of
+    # the local derivative, is within the model's SAFETY).
+    backward_rounding: Callable[[Sequence[Any], Any], tuple[Any, ...]] | None = None
 
     @property
     def stacked(self) -> bool:
@@ -434,6 +457,109 @@ def _log(x: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
     return sympy.log(x) / sympy.log(base)
 
 
+# -- the error columns: how torch's evaluation of a row rounds, beyond one rounding ----------
+
+
+def _total(terms: Sequence[Any]) -> Any:
+    total: Any = 0.0
+    for term in terms:
+        total = total + abs(term)
+    return total
+
+
+def _add_rounding(args: Sequence[Any], result: Any) -> Any:
+    # The compiler folds a + b + c + ... left to right: each partial sum is rounded.
+    partial, total = args[0], 0.0
+    for a in args[1:]:
+        partial = partial + a
+        total = total + abs(partial)
+    return total
+
+
+def _mul_rounding(args: Sequence[Any], result: Any) -> Any:
+    # Each of the k - 1 products rounds by eps relative, which reaches the result as is.
+    return (len(args) - 1) * abs(result)
+
+
+def _sum_rounding(args: Sequence[Any], result: Any) -> Any:
+    # n - 1 additions in an order torch picks: the last rounds |result|, every other a
+    # partial sum of some of the terms, at most sum |a_i| (Higham's gamma_{n-1} bound).
+    return abs(result) + max(len(args) - 2, 0) * _total(args)
+
+
+def _mean_rounding(args: Sequence[Any], result: Any) -> Any:
+    # torch sums, then divides by n (exactly when n is a power of two).
+    n = len(args)
+    inexact_division = n & (n - 1) != 0
+    return abs(result) * (1 + inexact_division) + max(n - 2, 0) / n * _total(args)
+
+
+def _prod_rounding(args: Sequence[Any], result: Any) -> Any:
+    return max(len(args) - 1, 0) * abs(result)
+
+
+def _norm_rounding(args: Sequence[Any], result: Any) -> Any:
+    # n squares and n - 1 additions of positive terms round the sum of squares S by at most
+    # n eps S; the square root halves that relative error and rounds once more.
+    return (len(args) / 2 + 1) * abs(result)
+
+
+def _dot_rounding(args: Sequence[Any], result: Any) -> Any:
+    # n products, then n - 1 additions of them: as for sum, over the products.
+    n = len(args) // 2
+    products = [a * b for a, b in zip(args[:n], args[n:], strict=True)]
+    return abs(result) + max(n - 1, 0) * _total(products)
+
+
+def _arcsine_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
+    # torch: grad * (-x * x + 1).rsqrt(). The rounding of x*x, eps x^2, moves t = 1 - x^2
+    # by as much, which near ±1 is most of it: rsqrt(t) moves by t^(-3/2) / 2 times that.
+    (x,) = args
+    square = x * x
+    return (square / (2 * abs(1 - square) ** 1.5),)
+
+
+def _tanh_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
+    # torch: tanh_backward(grad, y) = grad * (1 - y * y): the rounding of y*y, eps y^2,
+    # which near |y| = 1 is most of 1 - y^2.
+    return (result * result,)
+
+
+def _erf_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
+    # torch: 2 / sqrt(pi) * exp(-(x.pow(2))) * grad: the rounding of x^2, eps x^2 absolute
+    # in exp's argument, is eps x^2 relative in the local derivative.
+    (x,) = args
+    return (2 / math.sqrt(math.pi) * _torch().exp(-x * x) * x * x,)
+
+
+def _log_size(value: Any) -> Any:
+    """log |value|, and 0 at 0 (where a power's size does not depend on its exponent)."""
+    if isinstance(value, (int, float)):
+        return math.log(abs(value)) if value else 0.0
+    size = value.abs()
+    return _torch().where(size == 0, 0.0, size.log())
+
+
+def _pow_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
+    # torch: grad * exponent * base.pow(exponent - 1) (pow_backward, pow_backward_self).
+    # Where exponent - 1 is not exact (in double for a number, in the dtype for a tensor),
+    # its rounding, eps |exponent - 1| absolute, moves the power by |(exponent - 1)
+    # log|base|| relative. The exponent's derivative, result * log(base), amplifies nothing.
+    base, exponent = args
+    shifted = exponent - 1
+    if isinstance(exponent, (int, float)):
+        if Fraction(float(shifted)) == Fraction(exponent) - 1:
+            return (0.0, 0.0)
+        inexact: Any = True
+    else:
+        back = shifted - exponent  # TwoSum: the exact error of exponent + (-1)
+        inexact = (exponent - (shifted - back)) + (-1 - back) != 0
+    local = abs(exponent * base**shifted * shifted * _log_size(base))
+    if isinstance(local, (int, float)):
+        return (local if inexact else 0.0, 0.0)
+    return (_torch().where(inexact & ~local.isnan(), local, 0.0), 0.0)
+
+
 _ROWS: Sequence[Op] = (
     # Operators: the parser builds a - b as a + (-1)*b and a / b as a * b**-1, as SymPy does.
     Op(
@@ -450,6 +576,7 @@ _ROWS: Sequence[Op] = (
         rule_zh="和的求导法则",
         scalar_second=True,
         mpmath=_mp_sum,
+        rounding=_add_rounding,
     ),
     Op(
         "mul",
@@ -465,6 +592,7 @@ _ROWS: Sequence[Op] = (
         rule_zh="乘积法则",
         scalar_second=True,
         mpmath=_mp_prod,
+        rounding=_mul_rounding,
     ),
     Op(
         "pow",
@@ -482,6 +610,7 @@ _ROWS: Sequence[Op] = (
         domain=(0.0, math.inf),
         complex_torch=_complex_pow,
         mpmath=_mp_pow,
+        backward_rounding=_pow_backward_rounding,
     ),
     # Functions of the input language.
     Op(
@@ -525,6 +654,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (1 / sympy.sqrt(1 - x**2),),
         domain=(-1.0, 1.0),
         mpmath=MpmathFn("asin"),
+        backward_rounding=_arcsine_backward_rounding,
     ),
     Op(
         "acos",
@@ -536,6 +666,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (-1 / sympy.sqrt(1 - x**2),),
         domain=(-1.0, 1.0),
         mpmath=MpmathFn("acos"),
+        backward_rounding=_arcsine_backward_rounding,
     ),
     Op(
         "atan",
@@ -576,6 +707,7 @@ _ROWS: Sequence[Op] = (
         TorchFn("tanh"),
         lambda x: (1 - sympy.tanh(x) ** 2,),
         mpmath=MpmathFn("tanh"),
+        backward_rounding=_tanh_backward_rounding,
     ),
     Op(
         "exp",
@@ -667,6 +799,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (2 * sympy.exp(-(x**2)) / sympy.sqrt(sympy.pi),),
         complex_step=False,
         mpmath=MpmathFn("erf"),
+        backward_rounding=_erf_backward_rounding,
     ),
     Op(
         "min",
@@ -709,6 +842,7 @@ _ROWS: Sequence[Op] = (
         rule_en="sum rule",
         rule_zh="和的求导法则",
         mpmath=_mp_sum,
+        rounding=_sum_rounding,
     ),
     Op(
         "mean",
@@ -724,6 +858,7 @@ _ROWS: Sequence[Op] = (
         rule_en="mean rule (each component contributes 1/n)",
         rule_zh="平均值的求导法则 (每个分量贡献 1/n)",
         mpmath=_mp_mean,
+        rounding=_mean_rounding,
     ),
     Op(
         "prod",
@@ -739,6 +874,7 @@ _ROWS: Sequence[Op] = (
         rule_en="product rule",
         rule_zh="乘积法则",
         mpmath=_mp_prod,
+        rounding=_prod_rounding,
     ),
     Op(
         "norm",
@@ -756,6 +892,7 @@ _ROWS: Sequence[Op] = (
         rule_en="derivative of the 2-norm (each component over the norm)",
         rule_zh="二范数的导数 (各分量除以范数)",
         mpmath=_mp_norm,
+        rounding=_norm_rounding,
     ),
     Op(
         "dot",
@@ -772,6 +909,7 @@ _ROWS: Sequence[Op] = (
         rule_zh="点积的求导法则 (对应分量)",
         complex_torch=_complex_dot,
         mpmath=_mp_dot,
+        rounding=_dot_rounding,
     ),
     # Functions that derivatives produce but users do not type.
     Op(
