@@ -528,8 +528,10 @@ def _tanh_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]
 def _erf_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
     # torch: 2 / sqrt(pi) * exp(-(x.pow(2))) * grad: the rounding of x^2, eps x^2 absolute
     # in exp's argument, is eps x^2 relative in the local derivative.
+    # And exp(-x^2) may underflow, off by up to tiny = eps * smallest_normal.
     (x,) = args
-    return (2 / math.sqrt(math.pi) * _torch().exp(-x * x) * x * x,)
+    underflow = float(_torch().finfo(x.dtype).smallest_normal)
+    return (2 / math.sqrt(math.pi) * (_torch().exp(-x * x) * x * x + underflow),)
 
 
 def _log_size(value: Any) -> Any:
@@ -544,20 +546,23 @@ def _pow_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
     # torch: grad * exponent * base.pow(exponent - 1) (pow_backward, pow_backward_self).
     # Where exponent - 1 is not exact (in double for a number, in the dtype for a tensor),
     # its rounding, eps |exponent - 1| absolute, moves the power by |(exponent - 1)
-    # log|base|| relative. The exponent's derivative, result * log(base), amplifies nothing.
+    # log|base|| relative. And base.pow(exponent - 1) may underflow (x**3 at 1e-200), off
+    # by up to the smallest subnormal, tiny = eps * smallest_normal: smallest_normal |exponent|
+    # in units of eps. The exponent's derivative, result * log(base), amplifies nothing.
     base, exponent = args
+    if not isinstance(base, _torch().Tensor):
+        return (0.0, 0.0)
+    underflow = float(_torch().finfo(base.dtype).smallest_normal) * abs(exponent)
     shifted = exponent - 1
     if isinstance(exponent, (int, float)):
         if Fraction(float(shifted)) == Fraction(exponent) - 1:
-            return (0.0, 0.0)
+            return (underflow, 0.0)
         inexact: Any = True
     else:
         back = shifted - exponent  # TwoSum: the exact error of exponent + (-1)
         inexact = (exponent - (shifted - back)) + (-1 - back) != 0
     local = abs(exponent * base**shifted * shifted * _log_size(base))
-    if isinstance(local, (int, float)):
-        return (local if inexact else 0.0, 0.0)
-    return (_torch().where(inexact & ~local.isnan(), local, 0.0), 0.0)
+    return (_torch().where(inexact & ~local.isnan(), local, 0.0) + underflow, 0.0)
 
 
 _ROWS: Sequence[Op] = (
