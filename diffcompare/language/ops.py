@@ -76,10 +76,13 @@ def _complex_pow(base: Any, exponent: Any) -> Any:
     # w = a + ib: its size from the real pow, correctly rounded, where exp(w log z) rounds
     # w log z (|w log z| eps relative: 77 eps for x**y at x = 1e100, y = 1/3).
     torch = _torch()
-    z = torch.as_tensor(base)
-    w = torch.as_tensor(exponent)
-    if not z.is_complex():
-        z = z.to(w.dtype if w.is_complex() else torch.complex128)
+    like = base if isinstance(base, torch.Tensor) else exponent
+    z = torch.as_tensor(base, dtype=like.dtype)  # a number as the tensor's own dtype
+    w = (
+        exponent
+        if isinstance(exponent, torch.Tensor)
+        else torch.tensor(exponent, dtype=z.real.dtype)
+    )
     r, theta = z.abs(), z.angle()
     a, b = (w.real, w.imag) if w.is_complex() else (w, torch.zeros_like(w))
     size = torch.pow(r, a) * torch.exp(-b * theta)

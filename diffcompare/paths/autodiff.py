@@ -330,6 +330,7 @@ def _backward_terms(
     plain = [v.detach() if isinstance(v, torch.Tensor) else v for v in run.values]
     locals_: dict[tuple[int, int, int], torch.Tensor] = {}  # (node, argument, wrt) -> d/dx
     tied: dict[tuple[int, int, int], torch.Tensor] = {}  # the same, of min's and max's args
+    amplified: dict[tuple[int, int], Any] = {}  # (node, argument) -> backward_rounding
     for k, j in enumerate(wrt):
         with warnings.catch_warnings(), fwad.dual_level():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -353,13 +354,17 @@ def _backward_terms(
                     args[position] = _dual(plain[arg], tangent)
                     local = _tangent(apply_node(node, args, inputs[0]))
                     if local is not None:
-                        # With what torch's backward formula amplifies of its own
-                        # roundings (asin's 1 - x*x near ±1), along the edge's tangent.
-                        amplified = backward_rounding(
-                            node, [plain[a] for a in node.args], plain[i], position
-                        )
-                        along = torch.where(tangent == 0, 0.0, tangent.abs() * amplified)
-                        locals_[(i, position, k)] = local.detach().abs() + along.detach()
+                        local = local.detach().abs()
+                        if node.op is not None and node.op.backward_rounding is not None:
+                            # With what torch's backward formula amplifies of its own
+                            # roundings (asin's 1 - x*x near ±1), along the edge's tangent.
+                            if (i, position) not in amplified:
+                                amplified[(i, position)] = backward_rounding(
+                                    node, [plain[a] for a in node.args], plain[i], position
+                                )
+                            along = tangent.detach().abs() * amplified[(i, position)]
+                            local = local + torch.where(tangent == 0, 0.0, along)
+                        locals_[(i, position, k)] = local
     adjoints: dict[tuple[float, ...], dict[int, torch.Tensor]] = {}
     for column, entry in enumerate(entries):
         if entry.seed not in adjoints:
