@@ -164,3 +164,10 @@ def test_a_complex_power_is_as_accurate_as_the_real_one() -> None:
     base = torch.exp(torch.exp(z) * (z + z))
     ours = OPS["pow"].complex_torch(base, 1 / 3)  # type: ignore[misc]
     assert ours.dtype == torch.complex128 and torch.equal(ours, torch.pow(base, 1 / 3))
+
+
+def test_a_backward_product_beyond_the_range_is_named() -> None:
+    point = _compare("2**(x-y)/3**(y-x)", {"x": 20.0, "y": -20.0}, dtype="float32").points[0]
+    status = point.methods["autograd"].status
+    assert "the backward of pow (PowBackward0) overflows" in status, status
+    assert "beyond float32's range" in status

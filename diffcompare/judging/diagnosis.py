@@ -41,9 +41,20 @@ def nonfinite_backward(tape: Tape, point: Sequence[float], dtype: torch.dtype) -
             if arg not in adjoints:
                 continue
             local = _local_partial(node, [values[i] for i in node.args], position, inputs[0])
-            if local is None or bool(local.isfinite()):
+            if local is None:
                 continue
             a, d = float(adjoint), float(local)
+            if bool(local.isfinite()):
+                if abs(a * d) <= torch.finfo(dtype).max:
+                    continue
+                # Both finite, their product beyond the dtype's range.
+                name = type(values[index].grad_fn).__name__
+                return (
+                    f"the backward of {node.op.name} ({name}) overflows: {node.expr} receives "
+                    f"adjoint {a:g}, and its local derivative by argument {position + 1} "
+                    f"({tape.nodes[arg].expr}) is {d:g} here, whose product is beyond "
+                    f"{str(dtype).removeprefix('torch.')}'s range"
+                )
             kind = "0·∞" if a == 0 and math.isinf(d) else f"{a:g} × {d:g}"
             name = type(values[index].grad_fn).__name__
             return (
