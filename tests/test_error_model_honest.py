@@ -171,3 +171,8 @@ def test_a_backward_product_beyond_the_range_is_named() -> None:
     status = point.methods["autograd"].status
     assert "the backward of pow (PowBackward0) overflows" in status, status
     assert "beyond float32's range" in status
+
+
+def test_higher_derivatives_step_on_the_scale_of_a_tiny_x() -> None:
+    method = _compare("x**3", {"x": 1e-100}, order=2).points[0].methods["finite_difference"]
+    assert method.ok and method.rel_error[0] is not None and method.rel_error[0] < 1e-8

@@ -42,12 +42,12 @@ from diffcompare.paths.fd_steps import (
     FD_SAFETY,
     ROUNDING,
     SCHEMES,
-    STEP_SCALES,
     Differences,
     Tried,
     central,
     choose,
     code,
+    ladder,
     truncation_estimate,
     value_and_slope,
 )
@@ -337,10 +337,12 @@ def _higher_partial(
     h = default
     on_edge = torch.zeros(points.shape[0], dtype=torch.bool)
     limited = torch.zeros_like(on_edge)
+    room = None
     if single.edged:
         edges = find_edges(tape, columns(points, True), used, points.dtype)
         if edges.gaps:
-            cap = edges.distance() / (2 * n * multiples[-1])
+            room = edges.distance()
+            cap = room / (2 * n * multiples[-1])
             limited = (cap < h).any(dim=1)
             h = torch.minimum(h, cap)
             on_edge = edges.on_edge()
@@ -352,8 +354,8 @@ def _higher_partial(
     signs = list(itertools.product((1.0, -1.0), repeat=n))
     weights = torch.tensor([math.prod(s) for s in signs], dtype=points.dtype)
     tried: Tried = []
-    for scale in STEP_SCALES:
-        step = (x + h * scale) - x
+    for scale, anchor in ladder(x, h, power, room, n * multiples[-1]):
+        step = (x + anchor * scale) - x
         step = torch.where(step > 4 * e * x.abs(), step, h)
         levels, largest = [], torch.zeros_like(function_bound)
         spread, misplaced = torch.zeros_like(function_bound), torch.zeros_like(function_bound)
