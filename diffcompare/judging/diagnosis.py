@@ -150,7 +150,7 @@ def nonfinite_tangent(tape: Tape, point: Sequence[float], dtype: torch.dtype, j:
             for i, x in enumerate(point)
         ]
         run = tape.run(inputs, keep=True)
-        tangents = [
+        tangents: list[torch.Tensor | None] = [
             fwad.unpack_dual(v).tangent if isinstance(v, torch.Tensor) else None  # type: ignore[no-untyped-call]
             for v in run.values
         ]
@@ -159,7 +159,7 @@ def nonfinite_tangent(tape: Tape, point: Sequence[float], dtype: torch.dtype, j:
         tangent = tangents[index]
         if node.op is None or tangent is None or bool(tangent.isfinite()):
             continue
-        args = [tangents[i] for i in node.args if tangents[i] is not None]
+        args = [t for t in (tangents[i] for i in node.args) if t is not None]
         if not first and all(bool(t.isfinite()) for t in args):
             first = (
                 f"the tangent of {node.op.en} ({node.expr}) is {float(tangent):g}: its local "
