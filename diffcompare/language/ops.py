@@ -21,6 +21,20 @@ import sympy
 from mpmath.libmp import from_man_exp, from_rational, round_nearest
 from sympy.core.logic import fuzzy_and
 
+from diffcompare.language.op_errors import (
+    add_rounding,
+    arcsine_backward_rounding,
+    dot_rounding,
+    erf_backward_rounding,
+    mean_rounding,
+    mul_rounding,
+    norm_rounding,
+    pow_backward_rounding,
+    prod_rounding,
+    sum_rounding,
+    tanh_backward_rounding,
+)
+
 Partials = Callable[..., tuple[sympy.Expr, ...]]
 Combine = Callable[..., sympy.Expr]  # an n-ary sum or product of SymPy expressions
 
@@ -460,114 +474,6 @@ def _log(x: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
     return sympy.log(x) / sympy.log(base)
 
 
-# -- the error columns: how torch's evaluation of a row rounds, beyond one rounding ----------
-
-
-def _total(terms: Sequence[Any]) -> Any:
-    total: Any = 0.0
-    for term in terms:
-        total = total + abs(term)
-    return total
-
-
-def _add_rounding(args: Sequence[Any], result: Any) -> Any:
-    # The compiler folds a + b + c + ... left to right: each partial sum is rounded.
-    partial, total = args[0], 0.0
-    for a in args[1:]:
-        partial = partial + a
-        total = total + abs(partial)
-    return total
-
-
-def _mul_rounding(args: Sequence[Any], result: Any) -> Any:
-    # Each of the k - 1 products rounds by eps relative, which reaches the result as is.
-    return (len(args) - 1) * abs(result)
-
-
-def _sum_rounding(args: Sequence[Any], result: Any) -> Any:
-    # n - 1 additions in an order torch picks: the last rounds |result|, every other a
-    # partial sum of some of the terms, at most sum |a_i| (Higham's gamma_{n-1} bound).
-    return abs(result) + max(len(args) - 2, 0) * _total(args)
-
-
-def _mean_rounding(args: Sequence[Any], result: Any) -> Any:
-    # torch sums, then divides by n (exactly when n is a power of two).
-    n = len(args)
-    inexact_division = n & (n - 1) != 0
-    return abs(result) * (1 + inexact_division) + max(n - 2, 0) / n * _total(args)
-
-
-def _prod_rounding(args: Sequence[Any], result: Any) -> Any:
-    return max(len(args) - 1, 0) * abs(result)
-
-
-def _norm_rounding(args: Sequence[Any], result: Any) -> Any:
-    # n squares and n - 1 additions of positive terms round the sum of squares S by at most
-    # n eps S; the square root halves that relative error and rounds once more.
-    return (len(args) / 2 + 1) * abs(result)
-
-
-def _dot_rounding(args: Sequence[Any], result: Any) -> Any:
-    # n products, then n - 1 additions of them: as for sum, over the products.
-    n = len(args) // 2
-    products = [a * b for a, b in zip(args[:n], args[n:], strict=True)]
-    return abs(result) + max(n - 1, 0) * _total(products)
-
-
-def _arcsine_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
-    # torch: grad * (-x * x + 1).rsqrt(). The rounding of x*x, eps x^2, moves t = 1 - x^2
-    # by as much, which near ±1 is most of it: rsqrt(t) moves by t^(-3/2) / 2 times that.
-    (x,) = args
-    square = x * x
-    return (square / (2 * abs(1 - square) ** 1.5),)
-
-
-def _tanh_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
-    # torch: tanh_backward(grad, y) = grad * (1 - y * y): the rounding of y*y, eps y^2,
-    # which near |y| = 1 is most of 1 - y^2.
-    return (result * result,)
-
-
-def _erf_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
-    # torch: 2 / sqrt(pi) * exp(-(x.pow(2))) * grad: the rounding of x^2, eps x^2 absolute
-    # in exp's argument, is eps x^2 relative in the local derivative.
-    # And exp(-x^2) may underflow, off by up to tiny = eps * smallest_normal.
-    (x,) = args
-    underflow = float(_torch().finfo(x.dtype).smallest_normal)
-    return (2 / math.sqrt(math.pi) * (_torch().exp(-x * x) * x * x + underflow),)
-
-
-def _log_size(value: Any) -> Any:
-    """log |value|, and 0 at 0 (where a power's size does not depend on its exponent)."""
-    if isinstance(value, (int, float)):
-        return math.log(abs(value)) if value else 0.0
-    size = value.abs()
-    return _torch().where(size == 0, 0.0, size.log())
-
-
-def _pow_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
-    # torch: grad * exponent * base.pow(exponent - 1) (pow_backward, pow_backward_self).
-    # Where exponent - 1 is not exact (in double for a number, in the dtype for a tensor),
-    # its rounding, eps |exponent - 1| absolute, moves the power by |(exponent - 1)
-    # log|base|| relative. And base.pow(exponent - 1) may underflow (x**3 at 1e-200), off
-    # by up to the smallest subnormal, tiny = eps * smallest_normal: smallest_normal |exponent|
-    # in units of eps. The exponent's derivative, result * log(base), amplifies nothing.
-    base, exponent = args
-    if not isinstance(base, _torch().Tensor):
-        return (0.0, 0.0)
-    underflow = float(_torch().finfo(base.dtype).smallest_normal) * abs(exponent)
-    shifted = exponent - 1
-    if isinstance(exponent, (int, float)):
-        if Fraction(float(shifted)) == Fraction(exponent) - 1:
-            return (underflow, 0.0)
-        inexact: Any = True
-    else:
-        back = shifted - exponent  # TwoSum: the exact error of exponent + (-1)
-        inexact = (exponent - (shifted - back)) + (-1 - back) != 0
-    local = abs(exponent * base**shifted * shifted * _log_size(base))
-    return (_torch().where(inexact & ~local.isnan(), local, 0.0) + underflow, 0.0)
-
-
 _ROWS: Sequence[Op] = (
     # Operators: the parser builds a - b as a + (-1)*b and a / b as a * b**-1, as SymPy does.
     Op(
@@ -584,7 +490,7 @@ _ROWS: Sequence[Op] = (
         rule_zh="和的求导法则",
         scalar_second=True,
         mpmath=_mp_sum,
-        rounding=_add_rounding,
+        rounding=add_rounding,
     ),
     Op(
         "mul",
@@ -600,7 +506,7 @@ _ROWS: Sequence[Op] = (
         rule_zh="乘积法则",
         scalar_second=True,
         mpmath=_mp_prod,
-        rounding=_mul_rounding,
+        rounding=mul_rounding,
     ),
     Op(
         "pow",
@@ -618,7 +524,7 @@ _ROWS: Sequence[Op] = (
         domain=(0.0, math.inf),
         complex_torch=_complex_pow,
         mpmath=_mp_pow,
-        backward_rounding=_pow_backward_rounding,
+        backward_rounding=pow_backward_rounding,
     ),
     # Functions of the input language.
     Op(
@@ -662,7 +568,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (1 / sympy.sqrt(1 - x**2),),
         domain=(-1.0, 1.0),
         mpmath=MpmathFn("asin"),
-        backward_rounding=_arcsine_backward_rounding,
+        backward_rounding=arcsine_backward_rounding,
     ),
     Op(
         "acos",
@@ -674,7 +580,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (-1 / sympy.sqrt(1 - x**2),),
         domain=(-1.0, 1.0),
         mpmath=MpmathFn("acos"),
-        backward_rounding=_arcsine_backward_rounding,
+        backward_rounding=arcsine_backward_rounding,
     ),
     Op(
         "atan",
@@ -715,7 +621,7 @@ _ROWS: Sequence[Op] = (
         TorchFn("tanh"),
         lambda x: (1 - sympy.tanh(x) ** 2,),
         mpmath=MpmathFn("tanh"),
-        backward_rounding=_tanh_backward_rounding,
+        backward_rounding=tanh_backward_rounding,
     ),
     Op(
         "exp",
@@ -807,7 +713,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (2 * sympy.exp(-(x**2)) / sympy.sqrt(sympy.pi),),
         complex_step=False,
         mpmath=MpmathFn("erf"),
-        backward_rounding=_erf_backward_rounding,
+        backward_rounding=erf_backward_rounding,
     ),
     Op(
         "min",
@@ -850,7 +756,7 @@ _ROWS: Sequence[Op] = (
         rule_en="sum rule",
         rule_zh="和的求导法则",
         mpmath=_mp_sum,
-        rounding=_sum_rounding,
+        rounding=sum_rounding,
     ),
     Op(
         "mean",
@@ -866,7 +772,7 @@ _ROWS: Sequence[Op] = (
         rule_en="mean rule (each component contributes 1/n)",
         rule_zh="平均值的求导法则 (每个分量贡献 1/n)",
         mpmath=_mp_mean,
-        rounding=_mean_rounding,
+        rounding=mean_rounding,
     ),
     Op(
         "prod",
@@ -882,7 +788,7 @@ _ROWS: Sequence[Op] = (
         rule_en="product rule",
         rule_zh="乘积法则",
         mpmath=_mp_prod,
-        rounding=_prod_rounding,
+        rounding=prod_rounding,
     ),
     Op(
         "norm",
@@ -900,7 +806,7 @@ _ROWS: Sequence[Op] = (
         rule_en="derivative of the 2-norm (each component over the norm)",
         rule_zh="二范数的导数 (各分量除以范数)",
         mpmath=_mp_norm,
-        rounding=_norm_rounding,
+        rounding=norm_rounding,
     ),
     Op(
         "dot",
@@ -917,7 +823,7 @@ _ROWS: Sequence[Op] = (
         rule_zh="点积的求导法则 (对应分量)",
         complex_torch=_complex_dot,
         mpmath=_mp_dot,
-        rounding=_dot_rounding,
+        rounding=dot_rounding,
     ),
     # Functions that derivatives produce but users do not type.
     Op(
