@@ -55,21 +55,21 @@ def test_the_arcsine_column_is_torchs_cancellation_in_one_minus_x_squared() -> N
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize(
-    ("text", "shapes"),
+    ("text", "shapes", "count"),
     [
-        ("sum((W@x)**2)", {"W": (3, 4), "x": (4,)}),
-        ("sum((W@x)**2)", {"W": (6, 8), "x": (8,)}),
-        ("dot(x, y)**2", {"x": (8,), "y": (8,)}),
-        ("mean(x)**2", {"x": (7,)}),
-        ("prod(x)*sum(x)", {"x": (6,)}),
+        ("sum((W@x)**2)", {"W": (3, 4), "x": (4,)}, 30),
+        ("sum((W@x)**2)", {"W": (5, 6), "x": (6,)}, 10),
+        ("dot(x, y)**2", {"x": (8,), "y": (8,)}, 30),
+        ("mean(x)**2", {"x": (7,)}, 30),
+        ("prod(x)*sum(x)", {"x": (6,)}, 30),
     ],
 )
 def test_reductions_count_their_internal_roundings(
-    text: str, shapes: dict[str, tuple[int, ...]], dtype: str
+    text: str, shapes: dict[str, tuple[int, ...]], count: int, dtype: str
 ) -> None:
     problem = diffcompare.parse(text, shapes=shapes)
     rng = random.Random(1)
-    points = [{v.name: rng.uniform(-3, 3) for v in problem.variables} for _ in range(30)]
+    points = [{v.name: rng.uniform(-3, 3) for v in problem.variables} for _ in range(count)]
     report = _compare(problem, points, dtype=dtype)
     assert not _disagreements(report), _disagreements(report)
 
@@ -140,7 +140,7 @@ def test_no_false_disagreement_near_domain_edges_and_at_extreme_magnitudes(dtype
     for name in UNARY:
         low, high = OPS[name].domain
         points = []
-        for _ in range(8):
+        for _ in range(16):
             k = rng.uniform(-30, 30) if dtype == "float64" else rng.uniform(-12, 12)
             x = rng.choice((-1.0, 1.0)) * 10.0**k
             if math.isfinite(low) and math.isfinite(high):  # near the edges of (-1, 1)
