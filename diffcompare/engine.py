@@ -384,6 +384,7 @@ def judge_points(
         dtype=setup.settings.dtype,
         edges=edges_at(setup.compiled, subset),
         outputs=len(setup.problem.outputs),
+        formulas=setup.prepared["symbolic"].tape,
     )
     truth = reference(
         (*setup.problem.outputs, *setup.derivatives.raw),

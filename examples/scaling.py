@@ -64,7 +64,7 @@ import torch
 from diffcompare.engine import Setup, costs
 from diffcompare.language.problem import Problem
 from diffcompare.paths.compiler import compile_exprs
-from diffcompare.paths.finite_differences import STEP_SCALES
+from diffcompare.paths.fd_steps import STEP_SCALES
 from diffcompare.paths.method_types import Settings
 from diffcompare.paths.methods import METHODS, SymbolicPrepared
 from diffcompare.paths.symbolic import Derivatives

@@ -14,7 +14,11 @@ import mpmath
 import sympy
 import torch
 
-from diffcompare.judging.diagnosis import nonfinite_backward
+from diffcompare.judging.diagnosis import (
+    nonfinite_backward,
+    nonfinite_evaluation,
+    nonfinite_tangent,
+)
 from diffcompare.paths.compiler import Tape
 from diffcompare.paths.edges import Edges
 from diffcompare.paths.finite_differences import one_sided
@@ -47,6 +51,7 @@ class Context:
     dtype: torch.dtype
     edges: Edges | None
     outputs: int = 1  # how many of the reference's leading values are the expression's
+    formulas: Tape | None = None  # the symbolic formulas as evaluated, one output per entry
 
     def first_partial(self, k: int) -> tuple[Tape, int] | None:
         """For entry k, where it is one first partial of one output: that output's tape and
@@ -180,17 +185,16 @@ def _method_point(
             error = None
             if skipped:
                 skips.append(estimate.note)
+            elif truth is not None and math.isfinite(value) and not math.isfinite(bound):
+                # The error model's own float evaluation overflowed (1/x**3 at 1e-60): no
+                # bound, so no judgement of a value that may well be right.
+                skips.append(f"its error bound is {bound} in {_name(context.dtype)}, not judged")
             elif truth is not None and math.isfinite(value):
                 error = abs(mpmath.mpf(value) - truth)
                 if not float(error) <= bound:  # also catches a NaN bound
                     problems.append(f"error {float(error):.3g} exceeds its bound {bound:.3g}")
             elif truth is not None:
-                partial = context.first_partial(k)
-                why = (
-                    nonfinite_backward(partial[0], at, context.dtype)
-                    if name == "autograd" and partial is not None
-                    else None
-                )
+                why = _why_nonfinite(context, at, k, name)
                 problems.append(
                     f"{value} where the derivative is {float(truth):.6g}"
                     + (f": {why}" if why else "")
@@ -225,6 +229,25 @@ def _method_point(
         status=status,
         note=estimate.note,
     )
+
+
+def _why_nonfinite(context: Context, at: list[float], k: int, name: str) -> str | None:
+    """Why method `name` has no finite value for entry k where the derivative is finite:
+    the symbolic formula's float evaluation, autograd's backward pass, or the expression's
+    own float evaluation, which every torch path runs, naming the op where it breaks."""
+    if name == "symbolic":
+        if context.formulas is None:
+            return None
+        return nonfinite_evaluation(context.formulas, at, context.dtype, k, "the formula's")
+    partial = context.first_partial(k)
+    if partial is None:
+        return None
+    why = nonfinite_evaluation(partial[0], at, context.dtype, 0, "the expression's")
+    if why is None and name == "autograd":
+        why = nonfinite_backward(partial[0], at, context.dtype)
+    if why is None and name == "forward":
+        why = nonfinite_tangent(partial[0], at, context.dtype, partial[1])
+    return why
 
 
 def _ulp(value: float, eps: float) -> float:

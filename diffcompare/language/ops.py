@@ -21,6 +21,20 @@ import sympy
 from mpmath.libmp import from_man_exp, from_rational, round_nearest
 from sympy.core.logic import fuzzy_and
 
+from diffcompare.language.op_errors import (
+    add_rounding,
+    arcsine_backward_rounding,
+    dot_rounding,
+    erf_backward_rounding,
+    mean_rounding,
+    mul_rounding,
+    norm_rounding,
+    pow_backward_rounding,
+    prod_rounding,
+    sum_rounding,
+    tanh_backward_rounding,
+)
+
 Partials = Callable[..., tuple[sympy.Expr, ...]]
 Combine = Callable[..., sympy.Expr]  # an n-ary sum or product of SymPy expressions
 
@@ -72,7 +86,22 @@ def _complex_pow(base: Any, exponent: Any) -> Any:
             if n:
                 square = square * square
         return result if exponent > 0 else 1 / result
-    return _torch().pow(base, exponent)
+    # Any other power as r^a e^(-b theta) e^(i (b log r + a theta)) for z = r e^(i theta),
+    # w = a + ib: its size from the real pow, correctly rounded, where exp(w log z) rounds
+    # w log z (|w log z| eps relative: 77 eps for x**y at x = 1e100, y = 1/3).
+    torch = _torch()
+    like = base if isinstance(base, torch.Tensor) else exponent
+    z = torch.as_tensor(base, dtype=like.dtype)  # a number as the tensor's own dtype
+    w = (
+        exponent
+        if isinstance(exponent, torch.Tensor)
+        else torch.tensor(exponent, dtype=z.real.dtype)
+    )
+    r, theta = z.abs(), z.angle()
+    a, b = (w.real, w.imag) if w.is_complex() else (w, torch.zeros_like(w))
+    size = torch.pow(r, a) * torch.exp(-b * theta)
+    # Note: where b = 0 the phase is a theta, also at z = 0 (where b log r is 0 * -inf).
+    return torch.polar(size, torch.where(b == 0, 0.0, b * r.log()) + a * theta)
 
 
 def _stacked(args: Sequence[Any]) -> Any:
@@ -242,6 +271,7 @@ class Op:
     from other rows, as `sqrt(x)` is `x**(1/2)`); `build` makes the SymPy form from the
     parsed arguments; `torch` computes it on tensors (binary for the n-ary rows, which the
     compiler folds); `partials` gives the local derivative with respect to each argument.
+    `rounding` and `backward_rounding` are the row's error columns (see their comments).
     `elementary` rewrites a custom node in elementary functions, for high-precision
     evaluation. `domain` is an open interval, for every argument, on which the row is real
     and differentiable away from its kinks (for pow: the base's, when the exponent is not an
@@ -290,6 +320,16 @@ class Op:
     complex_torch: Callable[..., Any] | None = None
     mpmath: Callable[..., Any] | None = None
     reduces: int = 0  # arrays a reduction takes in the input language; 0: not a reduction
+    # The error columns, read by paths/error_model. `rounding`: the first-order rounding
+    # error of torch's evaluation of the row, in units of eps, from its argument values and
+    # result (tensors, or numbers for constants); None: one rounding of the result, |result|.
+    rounding: Callable[[Sequence[Any], Any], Any] | None = None
+    # `backward_rounding`: per argument, how far the roundings inside torch's backward
+    # formula for the row move its local derivative, absolute and in units of eps, where
+    # the formula amplifies them: the sum, over its rounded intermediates t, of
+    # |d local / d t| |t|. None: it amplifies none (each step's own rounding, one ulp of
+    # the local derivative, is within the model's SAFETY).
+    backward_rounding: Callable[[Sequence[Any], Any], tuple[Any, ...]] | None = None
 
     @property
     def stacked(self) -> bool:
@@ -450,6 +490,7 @@ _ROWS: Sequence[Op] = (
         rule_zh="和的求导法则",
         scalar_second=True,
         mpmath=_mp_sum,
+        rounding=add_rounding,
     ),
     Op(
         "mul",
@@ -465,6 +506,7 @@ _ROWS: Sequence[Op] = (
         rule_zh="乘积法则",
         scalar_second=True,
         mpmath=_mp_prod,
+        rounding=mul_rounding,
     ),
     Op(
         "pow",
@@ -482,6 +524,7 @@ _ROWS: Sequence[Op] = (
         domain=(0.0, math.inf),
         complex_torch=_complex_pow,
         mpmath=_mp_pow,
+        backward_rounding=pow_backward_rounding,
     ),
     # Functions of the input language.
     Op(
@@ -525,6 +568,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (1 / sympy.sqrt(1 - x**2),),
         domain=(-1.0, 1.0),
         mpmath=MpmathFn("asin"),
+        backward_rounding=arcsine_backward_rounding,
     ),
     Op(
         "acos",
@@ -536,6 +580,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (-1 / sympy.sqrt(1 - x**2),),
         domain=(-1.0, 1.0),
         mpmath=MpmathFn("acos"),
+        backward_rounding=arcsine_backward_rounding,
     ),
     Op(
         "atan",
@@ -576,6 +621,7 @@ _ROWS: Sequence[Op] = (
         TorchFn("tanh"),
         lambda x: (1 - sympy.tanh(x) ** 2,),
         mpmath=MpmathFn("tanh"),
+        backward_rounding=tanh_backward_rounding,
     ),
     Op(
         "exp",
@@ -667,6 +713,7 @@ _ROWS: Sequence[Op] = (
         lambda x: (2 * sympy.exp(-(x**2)) / sympy.sqrt(sympy.pi),),
         complex_step=False,
         mpmath=MpmathFn("erf"),
+        backward_rounding=erf_backward_rounding,
     ),
     Op(
         "min",
@@ -709,6 +756,7 @@ _ROWS: Sequence[Op] = (
         rule_en="sum rule",
         rule_zh="和的求导法则",
         mpmath=_mp_sum,
+        rounding=sum_rounding,
     ),
     Op(
         "mean",
@@ -724,6 +772,7 @@ _ROWS: Sequence[Op] = (
         rule_en="mean rule (each component contributes 1/n)",
         rule_zh="平均值的求导法则 (每个分量贡献 1/n)",
         mpmath=_mp_mean,
+        rounding=mean_rounding,
     ),
     Op(
         "prod",
@@ -739,6 +788,7 @@ _ROWS: Sequence[Op] = (
         rule_en="product rule",
         rule_zh="乘积法则",
         mpmath=_mp_prod,
+        rounding=prod_rounding,
     ),
     Op(
         "norm",
@@ -756,6 +806,7 @@ _ROWS: Sequence[Op] = (
         rule_en="derivative of the 2-norm (each component over the norm)",
         rule_zh="二范数的导数 (各分量除以范数)",
         mpmath=_mp_norm,
+        rounding=norm_rounding,
     ),
     Op(
         "dot",
@@ -772,6 +823,7 @@ _ROWS: Sequence[Op] = (
         rule_zh="点积的求导法则 (对应分量)",
         complex_torch=_complex_dot,
         mpmath=_mp_dot,
+        rounding=dot_rounding,
     ),
     # Functions that derivatives produce but users do not type.
     Op(

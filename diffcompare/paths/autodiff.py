@@ -28,7 +28,15 @@ from typing import Any
 import torch
 
 from diffcompare.paths.compiler import Tape, apply_node, liftable
-from diffcompare.paths.error_model import SAFETY, eps, running_bound, sensitivity
+from diffcompare.paths.error_model import (
+    SAFETY,
+    Rounded,
+    backward_rounding,
+    eps,
+    rounded,
+    running_bound,
+    sensitivity,
+)
 from diffcompare.paths.method_types import CompiledPrepared, columns, tape_bound
 from diffcompare.paths.targets import Entry, unit
 
@@ -40,10 +48,10 @@ Values = list[torch.Tensor]
 
 def reverse(
     prepared: CompiledPrepared, points: torch.Tensor, *, create_graph: bool = False
-) -> tuple[Values, Values]:
+) -> tuple[Values, Rounded]:
     """Every entry of the target at every point by reverse mode, each of shape (points,),
-    and (with create_graph) the values it was computed from: the op nodes and the rounded
-    constants."""
+    and (with create_graph) the rounded values it was computed from, the op nodes and the
+    rounded constants, with the size of each one's rounding."""
     inputs = columns(points, requires_grad=True)
     run = prepared.tape.run(inputs, keep=create_graph, track_constants=create_graph)
     wrt = list(prepared.wrt)
@@ -67,7 +75,7 @@ def reverse(
         return _along(g, dirs[-1], wrt)
 
     values = [value(e.seed, e.dirs) for e in prepared.target.entries]
-    return values, [*run.intermediates, *run.constants]
+    return values, rounded(prepared.tape, run) if create_graph else []
 
 
 def seeded_gradient(
@@ -372,7 +380,9 @@ def _backward_terms(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The rounding of the derivative computation itself: each op's backward computes its
     local derivatives afresh (sinh's backward evaluates cosh) and multiplies them into the
-    adjoint, so the contribution adj(a) * da/du * du/dx_j of every edge u -> a is rounded.
+    adjoint, so the contribution adj(a) * da/du * du/dx_j of every edge u -> a is rounded,
+    and relatively more where the backward formula amplifies its own roundings (the op
+    table's backward_rounding: asin's 1 - x*x near ±1).
     Returns, per entry, sum over edges of |that contribution| along the entry's direction,
     with the adjoints of the entry's seed: shape (points, entries), the scale beside the
     forward intermediates' of the derivative's rounding error. cosh(x) + sinh(x) at
@@ -484,9 +494,18 @@ def _edge_terms(
             primal = plain[arg]
             args[position] = _dual(torch.broadcast_to(primal, tangent.shape).clone(), tangent)
             local = _tangent(apply_node(node, args, inputs[0]))
+            if local is not None:
+                local = local.detach().abs()
+                if node.op is not None and node.op.backward_rounding is not None:
+                    # With what torch's backward formula amplifies of its own roundings
+                    # (asin's 1 - x*x near ±1), along the edge's tangent.
+                    amplified = backward_rounding(
+                        node, [plain[a] for a in node.args], plain[i], position
+                    )
+                    local = local + torch.where(tangent == 0, 0.0, tangent.abs() * amplified)
             for seed, adjoint in adjoints.items():
                 weight = adjoint[slot]
                 if tie:
                     tied[seed][ks[0] : ks[-1] + 1] += (weight * tangent.abs()).expand(g, n)
                 if local is not None:
-                    edges[seed][ks[0] : ks[-1] + 1] += (weight * local.detach().abs()).expand(g, n)
+                    edges[seed][ks[0] : ks[-1] + 1] += (weight * local).expand(g, n)

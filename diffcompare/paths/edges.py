@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from diffcompare.paths.compiler import Node, Tape
-from diffcompare.paths.error_model import running_bound, sensitivity
+from diffcompare.paths.error_model import rounded, running_bound, sensitivity
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def find_edges(
     """The gaps of `tape` at the points given by `inputs` (one tensor per variable, which
     must require grad), with slopes along the variables at positions `wrt`."""
     run = tape.run(inputs, keep=True, track_constants=True)
-    tracked = [*run.intermediates, *run.constants]
+    tracked = rounded(tape, run)
     targets = [inputs[j] for j in wrt]
     gaps = []
     for node in tape.nodes:

@@ -5,21 +5,36 @@ Every op rounds its result by at most eps relative (and, near underflow, by at m
 smallest subnormal absolute); an error at intermediate value v_i reaches a result y scaled
 by dy/dv_i, which one backward pass gives for all values at once. So
 
-    bound = SAFETY * (eps * (|y| + sum_i |dy/dv_i| |v_i|) + tiny * (1 + sum_i |dy/dv_i|))
+    bound = SAFETY * (eps * (|y| + sum_i |dy/dv_i| r_i) + tiny * (1 + sum_i |dy/dv_i|))
 
 where the v_i are the tape's op nodes and the constants its dtype cannot hold exactly (pi,
-0.1). Inputs are exact: the reference is evaluated at the very binary numbers the methods see.
+0.1), and r_i is the size of v_i's rounding in units of eps: |v_i| for one rounding, more
+where torch's evaluation of the op rounds several times (the op table's `rounding` column:
+a sum of n terms adds n - 1 times). Inputs are exact: the reference is evaluated at the very
+binary numbers the methods see.
+
+The derivative computation rounds too: each op's backward evaluates a formula for its local
+derivative, and where that formula amplifies its own roundings (asin's backward computes
+1 - x*x, which cancels near ±1) the op table's `backward_rounding` column says by how much.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+if TYPE_CHECKING:
+    from diffcompare.paths.compiler import Node, Run, Tape
+
 SAFETY = 4.0
 """Headroom over the first-order bound for elementary functions' own error (about 1 ulp in
-torch) and the second-order terms the bound leaves out."""
+torch), the few roundings of each backward formula, and the second-order terms the bound
+leaves out."""
+
+Rounded = list[tuple[torch.Tensor, torch.Tensor]]
+"""Values that are rounded, each with the size of its rounding error in units of eps."""
 
 
 def eps(dtype: torch.dtype) -> float:
@@ -31,20 +46,56 @@ def tiny(dtype: torch.dtype) -> float:
     return float(torch.finfo(dtype).smallest_normal) * eps(dtype)
 
 
+def rounded(tape: Tape, run: Run) -> Rounded:
+    """The run's rounded values (its op nodes, then its rounded constants) with the size of
+    each one's rounding: the op table's `rounding` column of the node's row, else |value|.
+    The run must keep its values (Tape.run with keep=True)."""
+    pairs: Rounded = []
+    with torch.no_grad():
+        for node, value in zip(tape.nodes, run.values, strict=True):
+            if node.op is None:
+                continue
+            scale = value.detach().abs()
+            if node.op.rounding is not None:
+                args = [_plain(run.values[i]) for i in node.args]
+                scale = torch.as_tensor(node.op.rounding(args, value.detach())).abs()
+            pairs.append((value, scale))
+    pairs.extend((c, c.detach().abs()) for c in run.constants)
+    return pairs
+
+
+def backward_rounding(node: Node, args: Sequence[Any], result: torch.Tensor, position: int) -> Any:
+    """How far the roundings inside torch's backward formula of `node` move its local
+    derivative by its argument at `position`, absolute, in units of eps (0 when the row's
+    formula amplifies none): the op table's `backward_rounding` column."""
+    op = node.op
+    if op is None or op.backward_rounding is None:
+        return 0.0
+    with torch.no_grad():
+        return op.backward_rounding([_plain(a) for a in args], result.detach())[position]
+
+
+def _plain(value: Any) -> Any:
+    return value.detach() if isinstance(value, torch.Tensor) else value
+
+
 def sensitivity(
-    outputs: Sequence[torch.Tensor], values: Sequence[torch.Tensor]
+    outputs: Sequence[torch.Tensor], values: Rounded
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """For each output, (sum_i |d output/d v_i| |v_i|, sum_i |d output/d v_i|) over `values`."""
-    tracked = [v for v in values if v.requires_grad]
+    """For each output, (sum_i |d output/d v_i| r_i, sum_i |d output/d v_i|) over the rounded
+    `values` (v_i, r_i)."""
+    tracked = [(v, r) for v, r in values if v.requires_grad]
     totals = []
     for out in outputs:
         relative = torch.zeros_like(out.detach())
         absolute = torch.zeros_like(relative)
         if out.requires_grad and tracked:
-            grads = torch.autograd.grad(out.sum(), tracked, retain_graph=True, allow_unused=True)
-            for value, grad in zip(tracked, grads, strict=True):
+            grads = torch.autograd.grad(
+                out.sum(), [v for v, _ in tracked], retain_graph=True, allow_unused=True
+            )
+            for (_, scale), grad in zip(tracked, grads, strict=True):
                 if grad is not None:
-                    relative = relative + (grad.abs() * value.detach().abs()).expand_as(relative)
+                    relative = relative + (grad.abs() * scale).expand_as(relative)
                     absolute = absolute + grad.abs().expand_as(absolute)
         totals.append((relative, absolute))
     return totals

@@ -86,8 +86,8 @@ def central(
     function_bound = tape_bound(prepared.tape, points)[:, :1]
     at_point, slope = value_and_slope(prepared, points)
     tried: Tried = []
-    for scale in STEP_SCALES:
-        step = (x + h * scale) - x  # an exactly representable step
+    for scale, anchor in ladder(x, h, scheme.power, distance, scheme.multiples[-1]):
+        step = (x + anchor * scale) - x  # an exactly representable step
         if scale != 1.0:
             step = torch.where(step > 4 * e * x.abs(), step, h)
         values, truncation, largest, spread = _estimate(
@@ -118,6 +118,29 @@ def central(
 
 
 Tried = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
+
+
+def ladder(
+    x: torch.Tensor,
+    h: torch.Tensor,
+    power: float,
+    distance: torch.Tensor | None,
+    reach: float,
+) -> list[tuple[float, torch.Tensor]]:
+    """The steps tried, as (scale, anchor) with step = anchor * scale: STEP_SCALES of the
+    default step h, and where some |x| is below the smallest of those (1/x at 1e-150, where
+    the function varies on the scale of x), STEP_SCALES of eps^power |x| too; elsewhere the
+    second ladder repeats the first."""
+    steps = [(scale, h) for scale in STEP_SCALES]
+    size = x.abs()
+    small = (size > 0) & (size < STEP_SCALES[-1])
+    if bool(small.any()):
+        own = eps(x.dtype) ** power * size
+        if distance is not None:
+            own = torch.minimum(own, distance / (2 * reach))
+        anchor = torch.where(small, own, h)
+        steps += [(scale, anchor) for scale in STEP_SCALES]
+    return steps
 
 
 def choose(

@@ -6,8 +6,10 @@ First derivatives, three schemes:
   richardson: central differences at h, 2h, 4h extrapolated, R = (4 D(h) - D(2h)) / 3 with
     error ~ c h^4, h = eps^(1/5) max(1, |x|); truncation from the next level,
     |R(h) - R(2h)| / 15; rounding 1.5 times the running bound over h.
-  complex-step: Im f(x + ih) / h with h = 2^-66 max(1, |x|), no cancellation at all; its
-    rounding is that of forward-mode differentiation, which the autodiff bound models.
+  complex-step: Im f(x + ih) / h with h = 2^-66 max(1, |x|) or 2^-66 min(1, |x|), far
+    inside the distance to a singularity, no cancellation at all; its rounding is that of
+    forward-mode differentiation, which the autodiff bound models, so a step whose
+    imaginary parts underflow is not used.
 Near a kink or a domain edge the step shrinks so the probes stay on one side of it.
 "auto" takes complex-step when every op of the expression is analytic (the op table's
 complex_step), else Richardson; a point where complex-step gives no finite value falls back
@@ -41,12 +43,12 @@ from diffcompare.paths.fd_steps import (
     FD_SAFETY,
     ROUNDING,
     SCHEMES,
-    STEP_SCALES,
     Differences,
     Tried,
     central,
     choose,
     code,
+    ladder,
     truncation_estimate,
     value_and_slope,
 )
@@ -54,10 +56,70 @@ from diffcompare.paths.method_types import Check, CompiledPrepared, columns, tap
 from diffcompare.paths.targets import Entry, gradient_target
 
 
-def _complex_step(prepared: CompiledPrepared, points: torch.Tensor) -> Differences:
+def _complex_step(
+    prepared: CompiledPrepared, points: torch.Tensor, distance: torch.Tensor | None
+) -> Differences:
+    """Im f(x + ih) / h at two step sizes where they differ: one on the scale of max(1, |x|)
+    and one on the scale of min(1, |x|) (a function may vary on the scale of x, as 1/x near
+    0 and log(x) at 1e300 do, or on a unit scale whatever x, as sin at 1e25 does), each kept
+    far inside the distance to a singularity (the Taylor series of f about x converges only
+    that far: 1/x's at 1e-150 reaches 1e-150). Each point keeps the trusted step with the
+    smaller truncation estimate; a step is trusted where its values are finite and no
+    imaginary part along the way fell below the normal range, whose absolute rounding
+    (the smallest subnormal, over h) the bound of forward mode does not see. Where neither
+    is trusted the entry is skipped (auto falls back to Richardson there)."""
+    wrt = list(prepared.wrt)
+    size = points[:, wrt].abs()
+    steps = [COMPLEX_STEP * size.clamp(min=1.0)]
+    unit = COMPLEX_STEP * torch.where((size > 0) & (size < 1), size, 1.0)
+    # Within a factor SCALES of 1 the two scales are one for any function that matters.
+    if bool(((size > 0) & ((size < 1 / SCALES) | (size > SCALES))).any()):
+        steps.append(unit)
+    if distance is not None:
+        steps = [torch.minimum(h, SINGULARITY_ROOM * distance) for h in steps]
+    estimates = [_complex_estimate(prepared, points, h) for h in steps]
+    if len(estimates) == 2:
+        # An imaginary part that is 0 at one step and not at the other has underflowed
+        # (x**3 at 1e-140 with h = 2^-66 1e-140: 3 x^2 h is 4e-440).
+        (one_a, cut_a, trusted_a, zero_a), (one_b, cut_b, trusted_b, zero_b) = estimates
+        estimates = [
+            (one_a, cut_a, trusted_a & ~(zero_a & ~zero_b).any(dim=0).T, zero_a),
+            (one_b, cut_b, trusted_b & ~(zero_b & ~zero_a).any(dim=0).T, zero_b),
+        ]
+    best: Differences | None = None
+    for h, (one, truncation, trusted, _) in zip(steps, estimates, strict=True):
+        if best is None:
+            best = Differences(
+                one, truncation, h, code("complex-step", points.shape[0]), ~trusted, ~trusted
+            )
+            continue
+        better = trusted & (best.skipped | (truncation < best.truncation))
+        best.values = torch.where(better, one, best.values)
+        best.truncation = torch.where(better, truncation, best.truncation)
+        best.steps = torch.where(better, h, best.steps)
+        best.skipped = best.skipped & ~trusted
+    assert best is not None
+    best.values = torch.where(best.skipped, torch.nan, best.values)
+    best.limited = torch.zeros_like(best.skipped)
+    return best
+
+
+SCALES = 2.0**10
+"""How far |x| must be from 1 before the complex step is also tried on the other scale."""
+
+SINGULARITY_ROOM = 2.0**-27
+"""The complex step relative to the distance to the nearest edge or pole: the truncation
+error, relative (h / distance)^2, stays below eps."""
+
+
+def _complex_estimate(
+    prepared: CompiledPrepared, points: torch.Tensor, h: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The complex-step derivative with steps h (points, wrt), its truncation estimate from
+    the step 2h, where it is trusted, and which op nodes' imaginary parts are exactly 0 at
+    the step h (nodes, wrt, points)."""
     wrt = list(prepared.wrt)
     complex_dtype = torch.complex128 if points.dtype == torch.float64 else torch.complex64
-    h = COMPLEX_STEP * points[:, wrt].abs().clamp(min=1.0)
     probes = []
     for m in (1.0, 2.0):
         for k, j in enumerate(wrt):
@@ -65,13 +127,23 @@ def _complex_step(prepared: CompiledPrepared, points: torch.Tensor) -> Differenc
             probe[:, j] = probe[:, j] + 1j * m * h[:, k]
             probes.append(probe)
     with torch.no_grad():
-        (f,) = prepared.tape.run(columns(torch.cat(probes))).outputs
+        run = prepared.tape.run(columns(torch.cat(probes)), keep=True)
     n, w = points.shape[0], len(wrt)
+    (f,) = run.outputs
     parts = f.imag.reshape(2, w, n)
     one = (parts[0] / h.T).T
     two = (parts[1] / (2 * h.T)).T
-    skipped = torch.zeros_like(one, dtype=torch.bool)
-    return Differences(one, (one - two).abs() / 3, h, code("complex-step", n), skipped, skipped)
+    normal = torch.finfo(points.dtype).smallest_normal
+    lost = (h < normal).T.repeat(2, 1).reshape(-1)
+    zero = []
+    for value in run.values:
+        if isinstance(value, torch.Tensor) and value.is_complex():
+            imaginary = value.imag.abs().expand(lost.shape)
+            lost = lost | ((imaginary > 0) & (imaginary < normal))
+            zero.append((imaginary == 0).reshape(2, w, n)[0])
+    trusted = ~lost.reshape(2, w, n).any(dim=0).T & one.isfinite() & two.isfinite()
+    zeros = torch.stack(zero) if zero else torch.zeros(0, w, n, dtype=torch.bool)
+    return one, (one - two).abs() / 3, trusted, zeros
 
 
 def _one_sided_differences(prepared: CompiledPrepared, points: torch.Tensor) -> Differences:
@@ -126,7 +198,7 @@ def _differences(prepared: CompiledPrepared, points: torch.Tensor) -> Difference
     if prepared.scheme != "complex-step":
         result = central(prepared, points, prepared.scheme, distance)
     else:
-        result = _complex_step(prepared, points)
+        result = _complex_step(prepared, points, distance)
         failed = ~result.values.isfinite().all(dim=1)
         if prepared.auto and bool(failed.any()):
             rows = failed.nonzero().flatten()
@@ -292,10 +364,12 @@ def _higher_partial(
     h = default
     on_edge = torch.zeros(points.shape[0], dtype=torch.bool)
     limited = torch.zeros_like(on_edge)
+    room = None
     if single.edged:
         edges = find_edges(tape, columns(points, True), used, points.dtype)
         if edges.gaps:
-            cap = edges.distance() / (2 * n * multiples[-1])
+            room = edges.distance()
+            cap = room / (2 * n * multiples[-1])
             limited = (cap < h).any(dim=1)
             h = torch.minimum(h, cap)
             on_edge = edges.on_edge()
@@ -307,8 +381,8 @@ def _higher_partial(
     signs = list(itertools.product((1.0, -1.0), repeat=n))
     weights = torch.tensor([math.prod(s) for s in signs], dtype=points.dtype)
     tried: Tried = []
-    for scale in STEP_SCALES:
-        step = (x + h * scale) - x
+    for scale, anchor in ladder(x, h, power, room, n * multiples[-1]):
+        step = (x + anchor * scale) - x
         step = torch.where(step > 4 * e * x.abs(), step, h)
         levels, largest = [], torch.zeros_like(function_bound)
         spread, misplaced = torch.zeros_like(function_bound), torch.zeros_like(function_bound)
