@@ -126,8 +126,7 @@ async def test_compare_as_curl_sends_it_matches_the_cli(client: httpx.AsyncClien
 async def test_output_is_strict_json_where_a_method_gives_nan(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/compare", json={"expr": "max(2, sqrt(x))", "at": {"x": 0}})
     assert response.status_code == 200, response.text
-    assert not re.search(r"\b(NaN|Infinity)\b", response.text)
-    data = strict(response.text)
+    data = strict(response.text)  # refuses the NaN and Infinity tokens; prose may say NaN
     assert isinstance(data, dict) and data["verdict"] != "agree"
 
 

@@ -10,6 +10,7 @@ the engine, so a replacement starts in well under a second, and keep their cache
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -107,7 +108,10 @@ class _Worker:
             except ProcessLookupError:
                 pass
         self.process.join(5)
-        self.conn.close()
+        # The pool's close() and the worker's own slot thread may both kill it at shutdown:
+        # closing the pipe twice is harmless, but the second close finds the handle gone.
+        with contextlib.suppress(OSError):
+            self.conn.close()
 
     def run(self, job: _Job, limits: ServiceLimits) -> tuple[Outcome, bool]:
         """Send the job, wait at most the deadline; the Outcome and whether the worker lives."""
