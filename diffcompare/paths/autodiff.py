@@ -485,10 +485,10 @@ def _edge_terms(
     for slot, i in enumerate(tracked):
         node = tape.nodes[i]
         for position, arg in enumerate(node.args):
-            tangent = tangents[arg]
-            if tangent is None:
+            given = tangents[arg]
+            if given is None:
                 continue
-            tangent = tangent.detach()
+            tangent = given.detach()
             tie = node.op is not None and node.op.kink == "tie"
             args = [still(a, p, node.args, node) for p, a in enumerate(node.args)]
             primal = plain[arg]
