@@ -14,14 +14,13 @@ computation's share the sum over the graph's edges u -> a of |adj(a) da/du du/dx
 such product is rounded once, in reverse mode as an adjoint contribution, in forward mode
 as a tangent contribution. Higher derivatives repeat the chain rule on the chain rule: their
 bound is the running bound of the unsimplified SymPy derivative, which spells out the same
-sums of products.
-"""
+sums of products."""
 
 from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -37,11 +36,17 @@ from diffcompare.paths.error_model import (
     running_bound,
     sensitivity,
 )
+from diffcompare.paths.forward_mode import (
+    DUAL_LEVEL,
+    TANGENT_ELEMENTS,
+    dual,
+    nested_tangents,
+    tangent_of,
+)
 from diffcompare.paths.method_types import CompiledPrepared, columns, tape_bound
 from diffcompare.paths.targets import Entry, unit
 
 Values = list[torch.Tensor]
-
 
 # -- reverse mode ----------------------------------------------------------------------------
 
@@ -123,119 +128,6 @@ def _along(gradient: Values, direction: tuple[float, ...], wrt: list[int]) -> to
 def reverse_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
     values, _ = reverse(prepared, points)
     return torch.stack([v.detach() for v in values], dim=1)
-
-
-# -- forward mode ----------------------------------------------------------------------------
-
-
-def forward_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
-    """Every entry by forward mode: one torch.func.jvp pass per direction (nested for a
-    higher derivative), all outputs at once, combined by each entry's seed. First-order
-    directions go through one pass together, each a slice of a batched tangent (up to
-    TANGENT_ELEMENTS directions x points a pass): the same per-element arithmetic."""
-    if prepared.target.order == 1:
-        return _first_order_forward(prepared, points)
-    passes: dict[tuple[tuple[float, ...], ...], tuple[torch.Tensor, ...]] = {}
-    columns_out = []
-    for entry in prepared.target.entries:
-        if entry.dirs not in passes:
-            passes[entry.dirs] = nested_tangents(prepared.tape, points, entry.dirs)
-        columns_out.append(_seeded(passes[entry.dirs], entry, points))
-    return torch.stack(columns_out, dim=1)
-
-
-def _first_order_forward(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
-    entries = prepared.target.entries
-    directions = list(dict.fromkeys(e.dirs[0] for e in entries))
-    group = max(1, TANGENT_ELEMENTS // max(points.shape[0], 1))
-    found: dict[tuple[float, ...], tuple[torch.Tensor, ...]] = {}
-    for start in range(0, len(directions), group):
-        chunk = directions[start : start + group]
-        outputs = batched_tangents(prepared.tape, points, chunk)
-        for r, direction in enumerate(chunk):
-            found[direction] = tuple(out[r] for out in outputs)
-    return torch.stack([_seeded(found[e.dirs[0]], e, points) for e in entries], dim=1)
-
-
-def batched_tangents(
-    tape: Tape, points: torch.Tensor, directions: Sequence[tuple[float, ...]]
-) -> tuple[torch.Tensor, ...]:
-    """D output [d] for each direction d, one torch.func.jvp pass for all: every output of
-    shape (directions, points). Constants are extra inputs with zero tangents."""
-    g, n = len(directions), points.shape[0]
-    xs = tuple(x.expand(g, n).contiguous() for x in columns(points))
-    tangents = tuple(
-        torch.tensor([d[i] for d in directions], dtype=points.dtype)[:, None].expand(g, n)
-        for i in range(len(xs))
-    )
-    lifted = lifted_constants(tape)
-    constants = tuple(torch.tensor(tape.nodes[i].value, dtype=points.dtype) for i in lifted)
-    where = {i: len(xs) + k for k, i in enumerate(lifted)}
-
-    def function(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tape.run(list(args[: len(xs)]), lift=lambda i: args[where[i]]).outputs
-
-    with _DUAL_LEVEL, warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        zeros = tuple(torch.zeros_like(c) for c in constants)
-        result: tuple[torch.Tensor, ...] = torch.func.jvp(
-            function, (*xs, *constants), (*tangents, *zeros)
-        )[1]
-    return result
-
-
-def nested_tangents(
-    tape: Tape, points: torch.Tensor, dirs: tuple[tuple[float, ...], ...]
-) -> tuple[torch.Tensor, ...]:
-    """D^n output [dirs] of every output of `tape`, by nested forward-mode passes. The
-    tape's constant operands are extra inputs with zero tangents, so every op sees two
-    duals (torch's rule for a dual and a plain operand is slow, see Tape.run)."""
-    xs = tuple(columns(points))
-    lifted = lifted_constants(tape)
-    constants = tuple(torch.tensor(tape.nodes[i].value, dtype=points.dtype) for i in lifted)
-    where = {i: len(xs) + k for k, i in enumerate(lifted)}
-
-    def function(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tape.run(list(args[: len(xs)]), lift=lambda i: args[where[i]]).outputs
-
-    # Note: forward AD loads torch's jvp decompositions on first use, which warns that
-    # torch.jit.script is deprecated: torch's own business, not the user's.
-    with _DUAL_LEVEL, warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        nested: Callable[..., Any] = function
-        for direction in dirs:
-            nested = _jvp_along(nested, (*direction, *(0.0,) * len(constants)))
-        result: tuple[torch.Tensor, ...] = nested(*xs, *constants)
-    return result
-
-
-def lifted_constants(tape: Tape) -> list[int]:
-    """The constant nodes some op takes as a (liftable) operand."""
-    return sorted(
-        {
-            i
-            for node in tape.nodes
-            if node.op is not None
-            for p, i in enumerate(node.args)
-            if tape.nodes[i].value is not None and liftable(node, p)
-        }
-    )
-
-
-def _jvp_along(function: Callable[..., Any], direction: tuple[float, ...]) -> Callable[..., Any]:
-    def derivative(*args: torch.Tensor) -> Any:
-        tangents = tuple(torch.full_like(a, c) for a, c in zip(args, direction, strict=True))
-        return torch.func.jvp(function, args, tangents)[1]
-
-    return derivative
-
-
-def _seeded(outputs: Sequence[torch.Tensor], entry: Entry, points: torch.Tensor) -> torch.Tensor:
-    total = torch.zeros(points.shape[0], dtype=points.dtype)
-    for w, out in zip(entry.seed, outputs, strict=True):
-        if w:
-            total = total + w * out
-    return total
 
 
 # -- the bound -------------------------------------------------------------------------------
@@ -353,28 +245,6 @@ def _first_order_bounds(
     )
 
 
-def _dual(primal: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
-    import torch.autograd.forward_ad as fwad
-
-    dual: torch.Tensor = fwad.make_dual(primal, tangent)  # type: ignore[no-untyped-call]
-    return dual
-
-
-def _tangent(value: torch.Tensor) -> torch.Tensor | None:
-    import torch.autograd.forward_ad as fwad
-
-    tangent: torch.Tensor | None = fwad.unpack_dual(value).tangent  # type: ignore[no-untyped-call]
-    return tangent
-
-
-_DUAL_LEVEL = threading.RLock()
-"""torch's forward-AD state (the dual levels that torch.autograd.forward_ad and torch.func.jvp
-enter) is global to the process, not per thread: one forward-mode pass at a time."""
-
-TANGENT_ELEMENTS = 1 << 16
-"""Tangent directions times points carried by one batched forward-mode pass."""
-
-
 def _backward_terms(
     prepared: CompiledPrepared, points: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -426,7 +296,7 @@ def _backward_terms(
     group = max(1, TANGENT_ELEMENTS // max(n, 1))
     for start in range(0, w, group):
         ks = list(range(start, min(w, start + group)))
-        with _DUAL_LEVEL, warnings.catch_warnings(), fwad.dual_level():
+        with DUAL_LEVEL, warnings.catch_warnings(), fwad.dual_level():
             warnings.simplefilter("ignore", DeprecationWarning)
             _edge_terms(tape, inputs, plain, tracked, wrt, ks, adjoints, edges, tied)
     for column, entry in enumerate(entries):
@@ -459,17 +329,17 @@ def _edge_terms(
         for r, k in enumerate(ks):
             if wrt[k] == i:
                 tangent[r] = 1.0
-        duals.append(_dual(t.detach().expand(shape).clone(), tangent))
+        duals.append(dual(t.detach().expand(shape).clone(), tangent))
     constants: dict[int, torch.Tensor] = {}
 
     def lift(i: int) -> torch.Tensor:
         if i not in constants:
             value = torch.tensor(tape.nodes[i].value, dtype=inputs[0].dtype)
-            constants[i] = _dual(value, torch.zeros_like(value))
+            constants[i] = dual(value, torch.zeros_like(value))
         return constants[i]
 
     tangents = [
-        _tangent(v) if isinstance(v, torch.Tensor) else None
+        tangent_of(v) if isinstance(v, torch.Tensor) else None
         for v in tape.run(duals, keep=True, lift=lift).values
     ]
     zero_duals: dict[int, Any] = {}
@@ -479,7 +349,7 @@ def _edge_terms(
         if not isinstance(value, torch.Tensor):
             return lift(a) if liftable(node, position) else value
         if a not in zero_duals:
-            zero_duals[a] = _dual(value, torch.zeros_like(value))
+            zero_duals[a] = dual(value, torch.zeros_like(value))
         return zero_duals[a]
 
     for slot, i in enumerate(tracked):
@@ -492,8 +362,8 @@ def _edge_terms(
             tie = node.op is not None and node.op.kink == "tie"
             args = [still(a, p, node.args, node) for p, a in enumerate(node.args)]
             primal = plain[arg]
-            args[position] = _dual(torch.broadcast_to(primal, tangent.shape).clone(), tangent)
-            local = _tangent(apply_node(node, args, inputs[0]))
+            args[position] = dual(torch.broadcast_to(primal, tangent.shape).clone(), tangent)
+            local = tangent_of(apply_node(node, args, inputs[0]))
             if local is not None:
                 local = local.detach().abs()
                 if node.op is not None and node.op.backward_rounding is not None:

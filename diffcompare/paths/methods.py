@@ -25,9 +25,10 @@ import torch
 from diffcompare.errors import UsageError
 from diffcompare.language.problem import Problem
 from diffcompare.paths import finite_differences
-from diffcompare.paths.autodiff import ad_bound, forward_bound, forward_evaluate, reverse_evaluate
+from diffcompare.paths.autodiff import ad_bound, forward_bound, reverse_evaluate
 from diffcompare.paths.compiler import Tape, compile_exprs, compile_problem
 from diffcompare.paths.edges import has_edges
+from diffcompare.paths.forward_mode import forward_evaluate
 from diffcompare.paths.method_types import Check, CompiledPrepared, Settings, columns, tape_bound
 from diffcompare.paths.symbolic import Derivatives, derive, raw_derivatives
 from diffcompare.paths.targets import Target
