@@ -121,7 +121,7 @@ def points(
     def build(draw: Any) -> dict[str, Any]:
         row = tuple(draw(coordinate(lo, hi)) for lo, hi in spans)
         if not prepared:
-            prepared.append(prepare(problem, wrt, dtype, "auto", 0))
+            prepared.append(prepare(problem, wrt, dtype=dtype, simplify_seconds=0))
         kept = usable_rows(prepared[0], [row], tdtype)
         assume(bool(kept))
         return user_point(problem, kept[0])

@@ -4,7 +4,7 @@ engine's modules is one edit here)."""
 from __future__ import annotations
 
 from diffcompare.engine import _sample
-from diffcompare.engine import prepare_setup as prepare
+from diffcompare.engine import prepared_setup as prepare
 from diffcompare.errors import DiffCompareError, UsageError
 from diffcompare.language.ops import FUNCTIONS, Op
 from diffcompare.language.parser import parse, parse_shapes

@@ -66,7 +66,7 @@ def in_domain_points(text: str, count: int, seed: int) -> list[dict[str, float]]
 
     try:
         problem = parse(text)
-        setup = prepare(problem, None, "float64", "auto", simplify_seconds=0)
+        setup = prepare(problem, None, simplify_seconds=0)
         rows = _sample(setup, count, seed)
     except DiffCompareError:
         return []

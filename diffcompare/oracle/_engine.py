@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from diffcompare.engine import Setup, compare
 from diffcompare.engine import _usable as usable
-from diffcompare.engine import prepare_setup as prepare
+from diffcompare.engine import prepared_setup as prepare
 from diffcompare.errors import DiffCompareError, UsageError
 from diffcompare.language.ops import BY_NODE, FUNCTIONS, OPS, Op
 from diffcompare.language.parser import parse

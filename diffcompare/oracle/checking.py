@@ -168,7 +168,7 @@ class _Run:
 
     def setup(self) -> Setup:
         if self._setup is None:
-            self._setup = prepare(self.problem, self.wrt, self.dtype, "auto", 0)
+            self._setup = prepare(self.problem, self.wrt, dtype=self.dtype, simplify_seconds=0)
         return self._setup
 
     def truth(self, rows: Sequence[Row]) -> Truth:

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from diffcompare.engine import Setup
-from diffcompare.engine import prepare_setup as prepare
+from diffcompare.engine import prepared_setup as prepare
 from diffcompare.paths.autodiff import ad_bound
 from diffcompare.paths.error_model import eps
 from diffcompare.paths.fd_steps import _REAL_SCHEMES, COMPLEX_STEP, FD_SAFETY, _estimate

@@ -77,7 +77,7 @@ def fd_steps(
     names = [n.strip() for name in names for n in name.split(",")]
     if len(names) != 1:
         raise UsageError(f"--plot-fd: the step study goes along one variable, not {names}")
-    setup = engine.prepare(problem, names, dtype, "auto", 0.0)
+    setup = engine.prepare(problem, names, dtype=dtype, simplify_seconds=0)
     compiled = setup.compiled
     at = torch.tensor([point_values(problem, point)], dtype=torch.float64)
     at = at.to(setup.settings.dtype)
