@@ -10,7 +10,7 @@ from functools import cached_property
 
 import sympy
 
-from diffcompare.language.ops import BY_NODE, OPS
+from diffcompare.language.ops import BY_NODE, LARGE_REDUCTION, OPS, _Reduction
 from diffcompare.language.problem import Problem
 from diffcompare.paths.budget import FormulaBudget
 from diffcompare.paths.targets import Target
@@ -44,8 +44,14 @@ class Derivatives:
     def _display(self) -> tuple[tuple[sympy.Expr, ...], bool]:
         if not self.tidy:
             return self.raw, False
-        shown = tuple(_tidy(expr) for expr in self.raw)
-        return shown, all(_small(expr) for expr in self.raw)
+        # A formula over a large reduction is not tidied: few operations, but n components
+        # for factor_terms and together to walk in each formula.
+        small = [
+            size <= TIDY_OPS and not _large_reductions(expr)
+            for size, expr in zip(self.sizes, self.raw, strict=True)
+        ]
+        shown = tuple(_tidy(e) if ok else e for e, ok in zip(self.raw, small, strict=True))
+        return shown, all(small)
 
     @property
     def shown(self) -> tuple[sympy.Expr, ...]:
@@ -57,7 +63,8 @@ class Derivatives:
 
     @cached_property
     def sizes(self) -> tuple[int, ...]:
-        return tuple(int(sympy.count_ops(f)) for f in self.raw)
+        memo: dict[sympy.Basic, int] = {}
+        return tuple(_count_ops(f, memo) for f in self.raw)
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,8 @@ def gradient(
 ) -> Gradient:
     """Differentiate the problem's output `output` by each `wrt` variable."""
     diffable = _diffable(problem.outputs[output])
-    raw = tuple(_back(sympy.diff(diffable, variable)) for variable in wrt)
+    back = _Holds(RealAbs)
+    raw = tuple(_back(sympy.diff(diffable, variable), back) for variable in wrt)
     return Gradient(raw=raw, tidy=simplify_seconds > 0, wrt=tuple(wrt))
 
 
@@ -113,9 +121,15 @@ def raw_derivatives(
 
 
 def _raw_derivatives(problem: Problem, target: Target, as_typed: bool) -> tuple[sympy.Expr, ...]:
+    # A reduction over many components is differentiated as its one node (see
+    # LARGE_REDUCTION): SymPy's expansion costs O(n) per partial, O(n^2) for a gradient.
+    as_typed = as_typed or has_large_reduction(problem.graphs)
     diffable = [_diffable(out) for out in (problem.graphs if as_typed else problem.outputs)]
     partials: dict[tuple[int, tuple[int, ...]], sympy.Expr] = {}
     budget = FormulaBudget()
+    # Shared over all the entries, so a subformula every entry holds (the norm in each
+    # x_i / norm(x)) is looked through once, not once per entry.
+    impulses, back = _Holds(sympy.DiracDelta, sympy.Derivative), _Holds(RealAbs)
 
     def partial(k: int, by: tuple[int, ...]) -> sympy.Expr:
         if (k, by) not in partials:
@@ -123,7 +137,7 @@ def _raw_derivatives(problem: Problem, target: Target, as_typed: bool) -> tuple[
                 partials[(k, by)] = diffable[k]
             else:
                 partials[(k, by)] = _drop_impulses(
-                    sympy.diff(partial(k, by[:-1]), problem.variables[by[-1]])
+                    sympy.diff(partial(k, by[:-1]), problem.variables[by[-1]]), impulses
                 )
                 # Bound the swell as it grows: each further derivative costs its size.
                 budget.add(partials[(k, by)])
@@ -135,16 +149,91 @@ def _raw_derivatives(problem: Problem, target: Target, as_typed: bool) -> tuple[
         for coefficient, k, by in entry.partials():
             term = partial(k, tuple(sorted(by)))
             total += term if coefficient == 1 else _exact(coefficient) * term
-        raw.append(_back(total))
+        raw.append(_back(total, back))
     return tuple(raw)
 
 
-def _drop_impulses(expr: sympy.Expr) -> sympy.Expr:
+def has_large_reduction(exprs: Sequence[sympy.Expr]) -> bool:
+    """Whether any of `exprs` holds a reduction over LARGE_REDUCTION components or more."""
+    seen: set[sympy.Basic] = set()
+    stack = list(exprs)
+    while stack:
+        expr = stack.pop()
+        if expr in seen:
+            continue
+        seen.add(expr)
+        if isinstance(expr, _Reduction) and len(expr.args) >= LARGE_REDUCTION:
+            return True
+        stack.extend(expr.args)
+    return False
+
+
+class _Holds:
+    """Whether formulas hold a node of the given classes, each distinct subformula looked at
+    once over all the calls (SymPy's `has` walks every formula whole)."""
+
+    def __init__(self, *kinds: type[sympy.Basic]) -> None:
+        self.kinds = kinds
+        self.memo: dict[sympy.Basic, bool] = {}
+
+    def __call__(self, expr: sympy.Basic) -> bool:
+        memo = self.memo
+        stack = [(expr, False)]
+        while stack:
+            node, ready = stack.pop()
+            if node in memo:
+                continue
+            if ready or not node.args:
+                memo[node] = isinstance(node, self.kinds) or any(memo[a] for a in node.args)
+            else:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if a not in memo)
+        return memo[expr]
+
+
+def _count_ops(expr: sympy.Expr, memo: dict[sympy.Basic, int]) -> int:
+    """sympy.count_ops(expr), with each large reduction's count made once (`memo`, shared by
+    the formulas): count_ops counts a function node as one operation plus its arguments', so
+    the formula with its large reductions as placeholders, plus their counts, is the same
+    number, without walking n components in each of n formulas."""
+    if expr.is_Symbol:
+        return 0
+    large = _large_reductions(expr)
+    if not large:
+        return int(sympy.count_ops(expr))
+    marks = {r: sympy.Dummy() for r in large}
+    shown = expr.xreplace(marks)
+    total = int(sympy.count_ops(shown))
+    for r, mark in marks.items():
+        if r not in memo:
+            memo[r] = 1 + sum(_count_ops(a, memo) for a in r.args)
+        total += memo[r] * shown.count(mark)
+    return total
+
+
+def _large_reductions(expr: sympy.Expr) -> list[sympy.Basic]:
+    """The large reductions of `expr` not inside another one (their insides unvisited)."""
+    found: dict[sympy.Basic, None] = {}
+    seen: set[sympy.Basic] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, _Reduction) and len(node.args) >= LARGE_REDUCTION:
+            found[node] = None
+        else:
+            stack.extend(node.args)
+    return list(found)
+
+
+def _drop_impulses(expr: sympy.Expr, holds: _Holds) -> sympy.Expr:
     """The derivative where it exists: the derivative of a step or of sign (DiracDelta, or
     an unevaluated Derivative of sign where SymPy cannot prove the argument finite) is 0
     away from the jump, and at the jump the derivative does not exist at all, which the
     verdict finds from the one-sided limits, not from this formula."""
-    if not expr.has(sympy.DiracDelta, sympy.Derivative):
+    if not holds(expr):
         return expr
     expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
     return expr.replace(
@@ -165,8 +254,8 @@ def _diffable(expr: sympy.Expr) -> sympy.Expr:
     return expr.replace(sympy.Abs, RealAbs)
 
 
-def _back(expr: sympy.Expr) -> sympy.Expr:
-    return expr.replace(RealAbs, sympy.Abs)
+def _back(expr: sympy.Expr, holds: _Holds) -> sympy.Expr:
+    return expr.replace(RealAbs, sympy.Abs) if holds(expr) else expr
 
 
 class RealAbs(sympy.Function):  # type: ignore[misc]
