@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
+from diffcompare.paths.compiler import Tape
 from diffcompare.paths.error_model import SAFETY, eps
 from diffcompare.paths.method_types import CompiledPrepared, columns, tape_bound
 
@@ -213,24 +215,16 @@ def _estimate(
     """The scheme's derivative estimate with steps h (points, wrt), its truncation error, the
     largest |f| among its probes, and the largest |f(probe) - f(x)| (f(x) is `at_point`)."""
     wrt = list(prepared.wrt)
-    probes = []
-    for m in scheme.multiples:
-        for sign in (1.0, -1.0):
-            for k, j in enumerate(wrt):
-                probe = points.clone()
-                probe[:, j] = points[:, j] + sign * m * h[:, k]
-                probes.append(probe)
-    batch = torch.cat(probes)
-    with torch.no_grad():
-        (f,) = prepared.tape.run(columns(batch)).outputs
+    x = points[:, wrt].T  # (wrt, points)
+    # Each probe moves one wrt variable by sign * m * h: (multiple, sign, wrt, points).
+    moved = torch.stack(
+        [torch.stack([x + sign * m * h.T for sign in (1.0, -1.0)]) for m in scheme.multiples]
+    )
+    f = probe_values(prepared.tape, points, wrt, moved.reshape(-1, *x.shape))
     n, w = points.shape[0], len(wrt)
     f = f.reshape(len(scheme.multiples), 2, w, n)
-    at = batch.reshape(len(scheme.multiples), 2, w, n, -1)
-    diffs = []
-    for i in range(len(scheme.multiples)):
-        # The true width between the probes, so a probe's rounding does not bias the step.
-        width = torch.stack([at[i, 0, k, :, j] - at[i, 1, k, :, j] for k, j in enumerate(wrt)])
-        diffs.append(((f[i, 0] - f[i, 1]) / width).T)
+    # The true width between the probes, so a probe's rounding does not bias the step.
+    diffs = [((f[i, 0] - f[i, 1]) / (moved[i, 0] - moved[i, 1])).T for i in range(len(f))]
     if name == "richardson":
         diffs = [(4 * diffs[i] - diffs[i + 1]) / 3 for i in range(3)]
     largest = f.abs().amax(dim=(0, 1)).T  # (points, wrt)
@@ -241,6 +235,38 @@ def _estimate(
         largest,
         spread,
     )
+
+
+PROBE_ELEMENTS = 2**22
+"""Probe coordinates evaluated in one batch (32 MB in float64): the probes of a gradient by n
+variables of a function of n are n^2 numbers per point, so they go to the tape in chunks."""
+
+
+def probe_values(
+    tape: Tape, points: torch.Tensor, wrt: Sequence[int], moved: torch.Tensor, keep: bool = False
+) -> Any:
+    """The tape's one output at probes that each move one wrt variable of every point:
+    `moved` (probes, wrt, points) holds the moved coordinate (probe p, wrt k, point i is
+    the point with variable wrt[k] at moved[p, k, i]). Returns the values in that order,
+    flattened; with `keep`, the list of chunk runs instead (for per-node inspection).
+    Built as one batch per chunk of probes, not one copy of the points per probe."""
+    blocks = moved.shape[0] * moved.shape[1]
+    n, v = points.shape
+    moved = moved.reshape(blocks, n)
+    at = torch.tensor(list(wrt), dtype=torch.long).repeat(blocks // max(len(wrt), 1))
+    per_chunk = max(1, PROBE_ELEMENTS // max(n * v, 1))
+    outputs, runs = [], []
+    for start in range(0, blocks, per_chunk):
+        stop = min(blocks, start + per_chunk)
+        batch = points.to(moved.dtype).expand(stop - start, n, v).clone()
+        batch[torch.arange(stop - start), :, at[start:stop]] = moved[start:stop]
+        with torch.no_grad():
+            run = tape.run(columns(batch.reshape(-1, v)), keep=keep)
+        if keep:
+            runs.append(run)
+        else:
+            outputs.append(run.outputs[0])
+    return runs if keep else torch.cat(outputs)
 
 
 def truncation_estimate(

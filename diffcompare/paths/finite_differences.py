@@ -49,6 +49,7 @@ from diffcompare.paths.fd_steps import (
     choose,
     code,
     ladder,
+    probe_values,
     truncation_estimate,
     value_and_slope,
 )
@@ -120,25 +121,22 @@ def _complex_estimate(
     the step h (nodes, wrt, points)."""
     wrt = list(prepared.wrt)
     complex_dtype = torch.complex128 if points.dtype == torch.float64 else torch.complex64
-    probes = []
-    for m in (1.0, 2.0):
-        for k, j in enumerate(wrt):
-            probe = points.to(complex_dtype)
-            probe[:, j] = probe[:, j] + 1j * m * h[:, k]
-            probes.append(probe)
-    with torch.no_grad():
-        run = prepared.tape.run(columns(torch.cat(probes)), keep=True)
+    x = points[:, wrt].T.to(complex_dtype)
+    moved = torch.stack([x + 1j * m * h.T for m in (1.0, 2.0)])  # (multiple, wrt, points)
+    runs = probe_values(prepared.tape, points, wrt, moved, keep=True)
     n, w = points.shape[0], len(wrt)
-    (f,) = run.outputs
+    f = torch.cat([run.outputs[0] for run in runs])
     parts = f.imag.reshape(2, w, n)
     one = (parts[0] / h.T).T
     two = (parts[1] / (2 * h.T)).T
     normal = torch.finfo(points.dtype).smallest_normal
     lost = (h < normal).T.repeat(2, 1).reshape(-1)
     zero = []
-    for value in run.values:
-        if isinstance(value, torch.Tensor) and value.is_complex():
-            imaginary = value.imag.abs().expand(lost.shape)
+    for values in zip(*(run.values for run in runs), strict=True):
+        if isinstance(values[0], torch.Tensor) and values[0].is_complex():
+            imaginary = torch.cat(
+                [v.imag.abs().expand(r.outputs[0].shape) for v, r in zip(values, runs)]
+            )
             lost = lost | ((imaginary > 0) & (imaginary < normal))
             zero.append((imaginary == 0).reshape(2, w, n)[0])
     trusted = ~lost.reshape(2, w, n).any(dim=0).T & one.isfinite() & two.isfinite()
@@ -157,14 +155,8 @@ def _one_sided_differences(prepared: CompiledPrepared, points: torch.Tensor) -> 
     h = (x + h) - x
     best: Differences | None = None
     for side in (1.0, -1.0):
-        probes = []
-        for m in (0.0, 1.0, 2.0, 4.0, 8.0):
-            for k, j in enumerate(wrt):
-                probe = points.clone()
-                probe[:, j] = points[:, j] + side * m * h[:, k]
-                probes.append(probe)
-        with torch.no_grad():
-            (f,) = prepared.tape.run(columns(torch.cat(probes))).outputs
+        moved = torch.stack([x.T + side * m * h.T for m in (0.0, 1.0, 2.0, 4.0, 8.0)])
+        f = probe_values(prepared.tape, points, wrt, moved)
         f = f.reshape(5, len(wrt), points.shape[0]).transpose(1, 2)  # (multiple, point, wrt)
         s = side * h
         levels = [
