@@ -354,6 +354,14 @@ def _edge_terms(
 
     for slot, i in enumerate(tracked):
         node = tape.nodes[i]
+        if node.op is not None and node.op.stacked and node.op.backward_rounding is None:
+            # A reduction: every edge's local derivative from one backward of torch's
+            # reduction (n single-dual passes would each cost the whole reduction).
+            local = _reduction_edges(node, plain, tangents, inputs[0])
+            if local is not None:
+                for seed, adjoint in adjoints.items():
+                    edges[seed][ks[0] : ks[-1] + 1] += (adjoint[slot] * local).expand(g, n)
+            continue
         for position, arg in enumerate(node.args):
             given = tangents[arg]
             if given is None:
@@ -379,3 +387,31 @@ def _edge_terms(
                     tied[seed][ks[0] : ks[-1] + 1] += (weight * tangent.abs()).expand(g, n)
                 if local is not None:
                     edges[seed][ks[0] : ks[-1] + 1] += (weight * local).expand(g, n)
+
+
+def _reduction_edges(
+    node: Any, plain: Sequence[Any], tangents: Sequence[Any], like: torch.Tensor
+) -> torch.Tensor | None:
+    """Sum over the arguments u of the reduction node a of |da/du| |du/dx_k|, the sum of
+    its edges' |da/du du/dx_k| that _edge_terms forms edge by edge elsewhere: da/du from
+    one backward pass of torch's reduction at the point, each argument position its own
+    leaf (dot(x, x) has two edges per component)."""
+    moving = [p for p, a in enumerate(node.args) if tangents[a] is not None]
+    if not moving:
+        return None
+    with torch.enable_grad():
+        leaves = {
+            p: torch.as_tensor(plain[a], dtype=like.dtype).detach().clone().requires_grad_()
+            for p, a in enumerate(node.args)
+            if p in set(moving)
+        }
+        args = [leaves.get(p, plain[a]) for p, a in enumerate(node.args)]
+        out = apply_node(node, args, like)
+        grads = torch.autograd.grad(out.sum(), [leaves[p] for p in moving], allow_unused=True)
+    total: torch.Tensor | None = None
+    for p, grad in zip(moving, grads, strict=True):
+        if grad is None:
+            continue
+        term = grad.abs() * tangents[node.args[p]].detach().abs()
+        total = term if total is None else total + term
+    return total
