@@ -433,7 +433,7 @@ def _sample(setup: Setup, count: int, seed: int) -> torch.Tensor:
         candidates = torch.rand(256, n_vars, generator=generator, dtype=torch.float64)
         candidates = torch.round((low + (high - low) * candidates) * 100) / 100
         candidates = candidates.to(setup.settings.dtype)
-        found.extend(candidates[_usable(setup, candidates)])
+        found.extend(candidates[_usable(setup, candidates, count - len(found))])
         if len(found) >= count:
             return torch.stack(found[:count])
     if found:
@@ -444,7 +444,10 @@ def _sample(setup: Setup, count: int, seed: int) -> torch.Tensor:
     )
 
 
-def _usable(setup: Setup, candidates: torch.Tensor) -> torch.Tensor:
+def _usable(setup: Setup, candidates: torch.Tensor, needed: int | None = None) -> torch.Tensor:
+    """Which candidates are usable; with `needed`, only up to the first that many: the
+    finite-difference check, whose work grows as entries x graph size per point, runs on
+    the candidates that pass the others a batch at a time until enough are found."""
     symbolic: SymbolicPrepared = setup.prepared["symbolic"]
     compiled = setup.compiled
     with torch.no_grad():
@@ -460,7 +463,6 @@ def _usable(setup: Setup, candidates: torch.Tensor) -> torch.Tensor:
         if isinstance(value, torch.Tensor):
             size = value.abs()
             ok &= (size < high) & ((size > low) | (size == 0))
-    ok &= finite_differences.values(compiled, candidates).isfinite().all(dim=1)
     edges = edges_at(compiled, candidates)
     if edges is not None and edges.gaps:
         # Ordinary points: off every kink, domain edge and pole by a few default
@@ -468,7 +470,21 @@ def _usable(setup: Setup, candidates: torch.Tensor) -> torch.Tensor:
         x = candidates[:, list(compiled.wrt)]
         room = 4 * eps(candidates.dtype) ** 0.2 * x.abs().clamp(min=1.0)
         ok &= ~edges.on_edge() & (edges.distance() >= room).all(dim=1)
+    rows = ok.nonzero().flatten()
+    ok = torch.zeros_like(ok)
+    needed = rows.numel() if needed is None else needed
+    # Batches of at least FD_BATCH rows: one pass when the graph is small, few when not.
+    batch = max(needed, FD_BATCH // max(1, len(compiled.wrt) * len(compiled.tape.nodes)))
+    start = 0
+    while start < rows.numel() and int(ok.sum()) < needed:
+        chosen = rows[start : start + batch]
+        ok[chosen] = finite_differences.values(compiled, candidates[chosen]).isfinite().all(dim=1)
+        start += batch
     return ok
+
+
+FD_BATCH = 1 << 16
+"""Candidate points x wrt variables x graph nodes that _usable differences in one batch."""
 
 
 def _timed_once(work: Callable[[], T]) -> tuple[T, float]:

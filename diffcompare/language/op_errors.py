@@ -60,6 +60,20 @@ def prod_rounding(args: Sequence[Any], result: Any) -> Any:
     return max(len(args) - 1, 0) * abs(result)
 
 
+def prod_backward_rounding(args: Sequence[Any], result: Any) -> tuple[Any, ...]:
+    # torch's backward of prod(dim) outside grad mode (what a plain backward runs) is
+    # grad * (result / x_i) where no x_i is 0, else products of the others: either way the
+    # local derivative carries the n - 1 roundings of a product of the others.
+    torch = _torch()
+    like = next(a for a in args if isinstance(a, torch.Tensor))
+    parts = [torch.as_tensor(a, dtype=like.dtype).abs() for a in args]
+    stacked = torch.stack(torch.broadcast_tensors(*parts), -1)
+    ones = torch.ones_like(stacked[..., :1])
+    left = torch.cumprod(torch.cat([ones, stacked[..., :-1]], -1), -1)
+    right = torch.cumprod(torch.cat([ones, stacked.flip(-1)[..., :-1]], -1), -1).flip(-1)
+    return tuple((max(len(args) - 1, 0) * left * right).unbind(-1))
+
+
 def norm_rounding(args: Sequence[Any], result: Any) -> Any:
     # n squares and n - 1 additions of positive terms round the sum of squares S by at most
     # n eps S; the square root halves that relative error and rounds once more.

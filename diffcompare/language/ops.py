@@ -30,6 +30,7 @@ from diffcompare.language.op_errors import (
     mul_rounding,
     norm_rounding,
     pow_backward_rounding,
+    prod_backward_rounding,
     prod_rounding,
     sum_rounding,
     tanh_backward_rounding,
@@ -146,6 +147,9 @@ def _heaviside(x: Any, h0: Any) -> Any:
 # an mpmath real at the working precision (`mpmath.mp`) from the first transcendental row on.
 Real = Fraction | Any
 _EXACT_BITS = 100_000  # an exact integer power larger than this is rounded instead
+# An exact product whose denominator passes this many bits is rounded instead (at the
+# reference's working precision, which is far below it): each factor's gcd costs its size.
+_EXACT_PRODUCT_BITS = 4096
 _ZERO, _ONE = Fraction(0), Fraction(1)
 
 
@@ -195,6 +199,11 @@ def _mp_prod(*args: Real) -> Real:
     for a in args:
         if type(a) is Fraction:
             exact = a if exact is _ONE else exact * a
+            if exact and exact.denominator.bit_length() > _EXACT_PRODUCT_BITS:
+                # The exact product of many binary fractions grows by their bits each (a
+                # product of 1,000 doubles: 50,000 bits): rounded at the working precision.
+                a, exact = as_mpf(exact), _ONE
+                rounded = a if rounded is None else rounded * a
         else:
             rounded = a if rounded is None else rounded * a
     if rounded is None or not exact:  # 0 times a finite real is exactly 0
@@ -861,6 +870,7 @@ _ROWS: Sequence[Op] = (
         rule_zh="乘积法则",
         mpmath=_mp_prod,
         rounding=prod_rounding,
+        backward_rounding=prod_backward_rounding,
     ),
     Op(
         "norm",

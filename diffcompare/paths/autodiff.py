@@ -22,6 +22,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -116,13 +117,18 @@ def _gradient(out: torch.Tensor, targets: Sequence[torch.Tensor], create_graph: 
 
 def _along(gradient: Values, direction: tuple[float, ...], wrt: list[int]) -> torch.Tensor:
     total: torch.Tensor | None = None
-    for k, j in enumerate(wrt):
-        c = direction[j]
+    position = _positions(tuple(wrt))
+    for k, c in sorted((position[j], c) for j, c in enumerate(direction) if c and j in position):
         if c:
             term = gradient[k] if c == 1 else c * gradient[k]
             total = term if total is None else total + term
     assert total is not None, "a direction is never zero"
     return total
+
+
+@lru_cache(maxsize=16)
+def _positions(wrt: tuple[int, ...]) -> dict[int, int]:
+    return {j: k for k, j in enumerate(wrt)}
 
 
 def reverse_evaluate(prepared: CompiledPrepared, points: torch.Tensor) -> torch.Tensor:
@@ -354,7 +360,7 @@ def _edge_terms(
 
     for slot, i in enumerate(tracked):
         node = tape.nodes[i]
-        if node.op is not None and node.op.stacked and node.op.backward_rounding is None:
+        if node.op is not None and node.op.stacked:
             # A reduction: every edge's local derivative from one backward of torch's
             # reduction (n single-dual passes would each cost the whole reduction).
             local = _reduction_edges(node, plain, tangents, inputs[0])
@@ -408,10 +414,16 @@ def _reduction_edges(
         args = [leaves.get(p, plain[a]) for p, a in enumerate(node.args)]
         out = apply_node(node, args, like)
         grads = torch.autograd.grad(out.sum(), [leaves[p] for p in moving], allow_unused=True)
+    amplified: Any = [0.0] * len(node.args)
+    if node.op.backward_rounding is not None:
+        # What torch's backward formula amplifies of its own roundings (prod's n - 1).
+        with torch.no_grad():
+            amplified = node.op.backward_rounding([plain[a] for a in node.args], None)
     total: torch.Tensor | None = None
     for p, grad in zip(moving, grads, strict=True):
-        if grad is None:
-            continue
-        term = grad.abs() * tangents[node.args[p]].detach().abs()
+        tangent = tangents[node.args[p]].detach().abs()
+        term = tangent * amplified[p]
+        if grad is not None:
+            term = term + grad.abs() * tangent
         total = term if total is None else total + term
     return total
