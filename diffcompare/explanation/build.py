@@ -71,7 +71,7 @@ def explain(
         raise UsageError(f"{problem.text!r} has no variables to differentiate by")
     point = point_values(problem, at)
     targets = choose_wrt(problem, wrt)
-    check_entries(problem, len(problem.outputs) * len(targets))
+    check_entries(problem, len(problem.outputs) * len(targets), batched=False)
     tape = compile_problem(problem)
     # A vector-valued expression is explained row by row: one backward pass per output.
     derivatives = tuple(

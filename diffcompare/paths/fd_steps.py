@@ -254,7 +254,8 @@ def probe_values(
     n, v = points.shape
     moved = moved.reshape(blocks, n)
     at = torch.tensor(list(wrt), dtype=torch.long).repeat(blocks // max(len(wrt), 1))
-    per_chunk = max(1, PROBE_ELEMENTS // max(n * v, 1))
+    # Each probe row holds every node of the tape while it runs: a chunk bounds both.
+    per_chunk = max(1, PROBE_ELEMENTS // max(n * max(v, len(tape.nodes)), 1))
     outputs, runs = [], []
     for start in range(0, blocks, per_chunk):
         stop = min(blocks, start + per_chunk)
