@@ -20,7 +20,6 @@ derivative, and where that formula amplifies its own roundings (asin's backward 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -86,10 +85,6 @@ def sensitivity(
     """For each output, (sum_i |d output/d v_i| r_i, sum_i |d output/d v_i|) over the rounded
     `values` (v_i, r_i)."""
     tracked = [(v, r) for v, r in values if v.requires_grad]
-    if len(outputs) >= BATCHED_OUTPUTS and tracked:
-        batched = _batched_sensitivity(outputs, tracked)
-        if batched is not None:
-            return batched
     totals = []
     for out in outputs:
         relative = torch.zeros_like(out.detach())
@@ -104,55 +99,6 @@ def sensitivity(
                     absolute = absolute + grad.abs().expand_as(absolute)
         totals.append((relative, absolute))
     return totals
-
-
-BATCHED_OUTPUTS = 32
-"""Outputs from which sensitivity takes one batched backward pass (vmap over unit seeds)
-instead of one pass per output: a gradient of n entries is n outputs, each of whose
-passes walks the whole graph."""
-
-
-def _batched_sensitivity(
-    outputs: Sequence[torch.Tensor], tracked: list[tuple[torch.Tensor, Any]]
-) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
-    """sensitivity() by one backward pass batched over the outputs (each seeded with 1 on
-    its own output), or None where torch has no batching rule for some backward formula."""
-    live = [k for k, out in enumerate(outputs) if out.requires_grad]
-    if not live or len({outputs[k].shape for k in live}) > 1:
-        return None
-    m = len(live)
-    seeds = []
-    for r, k in enumerate(live):
-        seed = torch.zeros((m, *outputs[k].shape), dtype=outputs[k].dtype)
-        seed[r] = 1.0
-        seeds.append(seed)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            grads = torch.autograd.grad(
-                [outputs[k] for k in live],
-                [v for v, _ in tracked],
-                grad_outputs=seeds,
-                retain_graph=True,
-                allow_unused=True,
-                is_grads_batched=True,
-            )
-    except RuntimeError:
-        return None
-    zero = [torch.zeros_like(out.detach()) for out in outputs]
-    relative = {k: zero[k] for k in range(len(outputs))}
-    absolute = dict(relative)
-    if any(g is not None for g in grads):
-        shape = (m, *outputs[live[0]].shape)
-        rel = torch.zeros(shape, dtype=outputs[live[0]].dtype)
-        ab = torch.zeros_like(rel)
-        for (_, scale), grad in zip(tracked, grads, strict=True):
-            if grad is not None:
-                rel = rel + (grad.abs() * scale).expand(shape)
-                ab = ab + grad.abs().expand(shape)
-        for r, k in enumerate(live):
-            relative[k], absolute[k] = rel[r], ab[r]
-    return [(relative[k], absolute[k]) for k in range(len(outputs))]
 
 
 def running_bound(

@@ -123,7 +123,8 @@ def raw_derivatives(
 def _raw_derivatives(problem: Problem, target: Target, as_typed: bool) -> tuple[sympy.Expr, ...]:
     # A reduction over many components is differentiated as its one node (see
     # LARGE_REDUCTION): SymPy's expansion costs O(n) per partial, O(n^2) for a gradient.
-    as_typed = as_typed or has_large_reduction(problem.graphs)
+    large = has_large_reduction(problem.graphs)
+    as_typed = as_typed or large
     diffable = [_diffable(out) for out in (problem.graphs if as_typed else problem.outputs)]
     partials: dict[tuple[int, tuple[int, ...]], sympy.Expr] = {}
     budget = FormulaBudget()
@@ -136,8 +137,9 @@ def _raw_derivatives(problem: Problem, target: Target, as_typed: bool) -> tuple[
             if not by:
                 partials[(k, by)] = diffable[k]
             else:
+                by_variable = problem.variables[by[-1]]
                 partials[(k, by)] = _drop_impulses(
-                    sympy.diff(partial(k, by[:-1]), problem.variables[by[-1]]), impulses
+                    _differentiate(partial(k, by[:-1]), by_variable, impulses, large), impulses
                 )
                 # Bound the swell as it grows: each further derivative costs its size.
                 budget.add(partials[(k, by)])
@@ -151,6 +153,20 @@ def _raw_derivatives(problem: Problem, target: Target, as_typed: bool) -> tuple[
             total += term if coefficient == 1 else _exact(coefficient) * term
         raw.append(_back(total, back))
     return tuple(raw)
+
+
+def _differentiate(expr: sympy.Expr, by: sympy.Symbol, impulses: _Holds, large: bool) -> sympy.Expr:
+    """sympy.diff(expr, by). Over a large reduction, the derivative rule is called directly:
+    Derivative() would walk every formula it returns whole (to make any unevaluated
+    Derivative in it canonical), n components in each of n formulas; where the result
+    holds an unevaluated Derivative, sympy.diff makes it as usual."""
+    if large and hasattr(expr, "_eval_derivative"):
+        if by not in expr.free_symbols:
+            return sympy.S.Zero
+        result = expr._eval_derivative(by)
+        if result is not None and not impulses(result):
+            return result
+    return sympy.diff(expr, by)
 
 
 def has_large_reduction(exprs: Sequence[sympy.Expr]) -> bool:
