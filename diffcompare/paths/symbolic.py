@@ -3,6 +3,7 @@ for display only when shown, with work bounded by the formula's size."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -220,10 +221,11 @@ def _count_ops(expr: sympy.Expr, memo: dict[sympy.Basic, int]) -> int:
     marks = {r: sympy.Dummy() for r in large}
     shown = expr.xreplace(marks)
     total = int(sympy.count_ops(shown))
+    times = Counter(sympy.preorder_traversal(shown))  # occurrences in the tree, as counted
     for r, mark in marks.items():
         if r not in memo:
             memo[r] = 1 + sum(_count_ops(a, memo) for a in r.args)
-        total += memo[r] * shown.count(mark)
+        total += memo[r] * times[mark]
     return total
 
 
