@@ -135,7 +135,7 @@ def _complex_estimate(
     for values in zip(*(run.values for run in runs), strict=True):
         if isinstance(values[0], torch.Tensor) and values[0].is_complex():
             imaginary = torch.cat(
-                [v.imag.abs().expand(r.outputs[0].shape) for v, r in zip(values, runs)]
+                [v.imag.abs().expand(r.outputs[0].shape) for v, r in zip(values, runs, strict=True)]
             )
             lost = lost | ((imaginary > 0) & (imaginary < normal))
             zero.append((imaginary == 0).reshape(2, w, n)[0])
