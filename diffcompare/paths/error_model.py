@@ -64,6 +64,30 @@ def rounded(tape: Tape, run: Run) -> Rounded:
     return pairs
 
 
+def depends_on(tape: Tape) -> list[list[int]]:
+    """Per output of the tape, the positions in rounded(tape, run) of the values it may
+    depend on: its op-node ancestors (in tape order) and every rounded constant."""
+    slot: dict[int, int] = {}
+    for i, node in enumerate(tape.nodes):
+        if node.op is not None:
+            slot[i] = len(slot)
+    op_args = {i: [a for a in tape.nodes[i].args if a in slot] for i in slot}
+    constants = [
+        len(slot) + c for c in range(sum(1 for n in tape.nodes if n.op is None and n.input is None))
+    ]
+    found = []
+    for out in tape.outputs:
+        seen: set[int] = set()
+        stack = [out] if out in slot else []
+        while stack:
+            i = stack.pop()
+            if i not in seen:
+                seen.add(i)
+                stack.extend(op_args[i])
+        found.append([slot[i] for i in sorted(seen)] + constants)
+    return found
+
+
 def backward_rounding(node: Node, args: Sequence[Any], result: torch.Tensor, position: int) -> Any:
     """How far the roundings inside torch's backward formula of `node` move its local
     derivative by its argument at `position`, absolute, in units of eps (0 when the row's
@@ -80,13 +104,21 @@ def _plain(value: Any) -> Any:
 
 
 def sensitivity(
-    outputs: Sequence[torch.Tensor], values: Rounded
+    outputs: Sequence[torch.Tensor],
+    values: Rounded,
+    relevant: Sequence[Sequence[int]] | None = None,
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """For each output, (sum_i |d output/d v_i| r_i, sum_i |d output/d v_i|) over the rounded
-    `values` (v_i, r_i)."""
-    tracked = [(v, r) for v, r in values if v.requires_grad]
+    `values` (v_i, r_i). `relevant`, where given, lists per output the positions in `values`
+    that it may depend on (the others' gradients are 0): each backward pass then asks for
+    those alone, not for every value of a tape with n outputs."""
+    every = [(v, r) for v, r in values if v.requires_grad]
     totals = []
-    for out in outputs:
+    for k, out in enumerate(outputs):
+        tracked = every
+        if relevant is not None:
+            chosen = (values[i] for i in relevant[k] if i < len(values))
+            tracked = [(v, r) for v, r in chosen if v.requires_grad]
         relative = torch.zeros_like(out.detach())
         absolute = torch.zeros_like(relative)
         if out.requires_grad and tracked:

@@ -11,7 +11,7 @@ import torch
 
 from diffcompare.errors import UsageError
 from diffcompare.paths.compiler import Tape
-from diffcompare.paths.error_model import rounded, running_bound, sensitivity
+from diffcompare.paths.error_model import depends_on, rounded, running_bound, sensitivity
 from diffcompare.paths.symbolic import SIMPLIFY_SECONDS
 from diffcompare.paths.targets import Target, gradient_target
 
@@ -93,7 +93,8 @@ def columns(points: torch.Tensor, requires_grad: bool = False) -> list[torch.Ten
 def tape_bound(tape: Tape, points: torch.Tensor) -> torch.Tensor:
     """The running error bound of each of the tape's own outputs, shape (points, outputs)."""
     run = tape.run(columns(points, requires_grad=True), keep=True, track_constants=True)
-    scales = sensitivity(run.outputs, rounded(tape, run))
+    pairs = rounded(tape, run)
+    scales = sensitivity(run.outputs, pairs, depends_on(tape) if len(run.outputs) > 1 else None)
     values = torch.stack(run.outputs, dim=1).detach()
     relative = torch.stack([s[0] for s in scales], dim=1)
     absolute = torch.stack([s[1] for s in scales], dim=1)
