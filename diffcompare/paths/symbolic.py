@@ -215,7 +215,11 @@ def _count_ops(expr: sympy.Expr, memo: dict[sympy.Basic, int]) -> int:
     number, without walking n components in each of n formulas."""
     if expr.is_Symbol:
         return 0
-    large = _large_reductions(expr)
+    if not memo and not _large_reductions(expr):
+        return int(sympy.count_ops(expr))
+    # Every reduction node is counted once (a product's partials share their halves).
+    memo.setdefault(_LARGE, 1)
+    large = _large_reductions(expr, 1)
     if not large:
         return int(sympy.count_ops(expr))
     marks = {r: sympy.Dummy() for r in large}
@@ -229,8 +233,12 @@ def _count_ops(expr: sympy.Expr, memo: dict[sympy.Basic, int]) -> int:
     return total
 
 
-def _large_reductions(expr: sympy.Expr) -> list[sympy.Basic]:
-    """The large reductions of `expr` not inside another one (their insides unvisited)."""
+_LARGE = sympy.Symbol("_large")  # marks a memo of _count_ops as over large reductions
+
+
+def _large_reductions(expr: sympy.Expr, least: int = LARGE_REDUCTION) -> list[sympy.Basic]:
+    """The reductions of `expr` over `least` components or more that are not inside another
+    one (their insides unvisited)."""
     found: dict[sympy.Basic, None] = {}
     seen: set[sympy.Basic] = set()
     stack = [expr]
@@ -239,7 +247,7 @@ def _large_reductions(expr: sympy.Expr) -> list[sympy.Basic]:
         if node in seen:
             continue
         seen.add(node)
-        if isinstance(node, _Reduction) and len(node.args) >= LARGE_REDUCTION:
+        if isinstance(node, _Reduction) and len(node.args) >= least:
             found[node] = None
         else:
             stack.extend(node.args)
