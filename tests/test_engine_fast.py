@@ -172,3 +172,25 @@ def test_explain_prepares_a_text_once_for_many_points() -> None:
     engine.clear_cache()
     assert len(build._PREPARED) == 0
     assert build.explain("sin(x*y)+x/y", {"x": 0.5, "y": -3.0}) == again
+
+
+def test_no_autograd_graph_outlives_a_call() -> None:
+    """The cache keeps compiled tapes, never a tensor that holds an autograd graph (a kept
+    graph would pin its inputs' memory for as long as the entry lives)."""
+    import gc
+
+    import torch
+
+    def graphs() -> int:
+        gc.collect()
+        return sum(
+            1
+            for o in gc.get_objects()
+            if issubclass(type(o), torch.Tensor) and o.grad_fn is not None
+        )
+
+    before = graphs()  # other tests in this process may hold graphs of their own
+    for k in range(1, 8):
+        diffcompare.compare(f"sin({k}*x)*exp(-y)+x**2/y", at={"x": 0.3, "y": 1.7})
+        diffcompare.explain(f"sin({k}*x)*exp(-y)+x**2/y", {"x": 0.3, "y": 1.7})
+    assert graphs() <= before
