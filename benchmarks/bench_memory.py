@@ -30,7 +30,7 @@ FAMILIES = (
     "exp(-x**2/{b})*cos({a}*x+y)",
     "log(1+x**2)*tanh({a}*x)-{b}*x*y",
     "sqrt(x**2+{a})/({b}+y**2)",
-    "sum(x**{a})/{b}",
+    "sum(x**{b})/{a}",
 )
 
 
