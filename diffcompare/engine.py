@@ -13,6 +13,7 @@ import torch
 from diffcompare.errors import InputError, UsageError
 from diffcompare.explanation.build import clear_cache as clear_explanations
 from diffcompare.judging.verdicts import Context, estimate, judge
+from diffcompare.language.ops import clear_caches as clear_reductions
 from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem, point_values
 from diffcompare.paths import finite_differences
@@ -49,6 +50,7 @@ def clear_cache() -> None:
     op-table row)."""
     _SETUPS.cache_clear()
     clear_explanations()
+    clear_reductions()
 
 
 def compare(

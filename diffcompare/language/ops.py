@@ -437,6 +437,12 @@ def _reduction_partials(node: _Reduction) -> tuple[sympy.Expr, ...]:
     return OPS[type(node).__name__].partials(*args)
 
 
+def clear_caches() -> None:
+    """Forget the reductions' partials made so far (after changing an op-table row)."""
+    _reduction_partials.cache_clear()
+    _holding.cache_clear()
+
+
 def _others_products(args: tuple[sympy.Expr, ...]) -> tuple[sympy.Expr, ...]:
     """For each argument, the product of all the others, as a product of O(log n) shared
     prod nodes over ranges of the arguments (the siblings along its path in a halving)."""
