@@ -17,7 +17,7 @@ from diffcompare.language.ops import clear_caches as clear_reductions
 from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem, point_values
 from diffcompare.paths import finite_differences
-from diffcompare.paths.budget import check_work
+from diffcompare.paths.budget import check_points, check_work
 from diffcompare.paths.edges import Edges
 from diffcompare.paths.edges import edges_at as edges_at_points
 from diffcompare.paths.error_model import eps
@@ -123,7 +123,9 @@ def run(
     judged: the per-point work of compare()."""
     if at is not None:
         points = _points(setup.problem, at).to(setup.settings.dtype)
+        check_points(setup.problem, setup.target, points.shape[0])
     else:
+        check_points(setup.problem, setup.target, samples)
         points = _sample(setup, samples, seed)
 
     values: dict[str, torch.Tensor] = {}

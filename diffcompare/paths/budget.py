@@ -1,7 +1,7 @@
 """What one comparison may cost, checked before the work it guards: about 10 s and 2 GB for
 one point on a 2-core machine. Refusals are one line naming the limit and how to ask for less.
 
-Two measures, both counts of work rather than clocks, so every thread and process refuses
+Three measures, all counts of work rather than clocks, so every thread and process refuses
 the same inputs:
 
 - per point, the derivative's entries times the nodes of the expression's graph: each torch
@@ -12,6 +12,9 @@ the same inputs:
   work on the 2-core machine (norm(x) over 1,000 components: 1000 x 1001, 2 to 4 s for one
   point). Higher orders run per partial derivative and per stencil point, unbatched (a
   factor 4 per order above the first), and are held to a far smaller limit;
+- for a comparison at several points (the default 5 samples), that work times the points,
+  checked before any per-point work (preparing the problem is bounded by the per-point
+  limit alone);
 - the size of SymPy's formulas as they are differentiated (expression swell: each derivative
   of a product or a power can double it), in distinct nodes, so a shared subexpression
   counts once.
@@ -35,6 +38,12 @@ MAX_UNBATCHED_WORK = 10_000
 """Entries x graph nodes x 4**(order - 1) of work done entry by entry: a higher derivative
 (a Hessian of 100 entries of a 25-node graph), or an explanation's gradient, whose steps
 are SymPy work per entry and node."""
+
+MAX_RUN_WORK = 10_000_000
+"""Points x entries x graph nodes of one comparison's first derivatives: the per-point
+work of several points (the default 5 samples of norm(x) over 1,000 components: 5 x 1000 x
+1001), about 10 s; memory grows with it too (the bound's batched tangents and the finite
+differences' probes are entries x variables numbers per point)."""
 
 MAX_FORMULA_NODES = 20_000
 """Distinct nodes in all of one comparison's derivative formulas."""
@@ -64,6 +73,22 @@ def check_entries(problem: Problem, entries: int, order: int = 1, batched: bool 
             f"work per point ({entries} entries x {nodes} graph nodes{by})",
             limit,
             f"{work}; {ASK_FOR_LESS}",
+        )
+
+
+def check_points(problem: Problem, target: Target, points: int) -> None:
+    """Refuse comparing a first derivative at `points` points where their work together
+    passes MAX_RUN_WORK (a higher order's per-point limit is far below it)."""
+    if target.order != 1:
+        return
+    entries = len(target.entries)
+    nodes = distinct_nodes(problem.graphs, MAX_WORK + 1)
+    work = points * entries * nodes
+    if work > MAX_RUN_WORK:
+        raise LimitError(
+            f"work of the comparison ({points} points x {entries} entries x {nodes} graph nodes)",
+            MAX_RUN_WORK,
+            f"{work}; ask for fewer points (--at one point, or --samples 1), or {ASK_FOR_LESS}",
         )
 
 
