@@ -123,9 +123,9 @@ def run(
     judged: the per-point work of compare()."""
     if at is not None:
         points = _points(setup.problem, at).to(setup.settings.dtype)
-        check_points(setup.problem, setup.target, points.shape[0])
+        check_points(setup.problem, setup.target, points.shape[0], setup.settings.fd)
     else:
-        check_points(setup.problem, setup.target, samples)
+        check_points(setup.problem, setup.target, samples, setup.settings.fd, sampled=True)
         points = _sample(setup, samples, seed)
 
     values: dict[str, torch.Tensor] = {}
@@ -347,7 +347,7 @@ def prepare_setup(
     settings = Settings(DTYPES[dtype], fd, simplify_seconds)
     if not isinstance(target, Target):
         target = make_target(problem, target)
-    check_work(problem, target)
+    check_work(problem, target, fd)
     prepared: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     done: dict[Any, tuple[Any, float]] = {}

@@ -107,14 +107,14 @@ def test_a_gradient_over_the_budget_is_refused_in_one_line() -> None:
     )
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
-    assert "work per point (3000 entries x 3001 graph nodes)" in line
+    assert "work per point (3000 entries x 3001 graph nodes x 8 for richardson" in line
     assert "limit" in line and "--wrt" in line
 
 
 def test_many_points_of_a_large_gradient_are_refused_before_the_work() -> None:
-    # One point of norm over 2,000 components is within the per-point limit; the default
-    # five samples of it are not.
+    # One point of norm over 1,500 components is within the per-point limit; the default
+    # five samples of it (and the sampling's differences) are not.
     with pytest.raises(LimitError, match="work of the comparison") as caught:
-        diffcompare.compare("norm(x)", shapes={"x": (2000,)})
+        diffcompare.compare("norm(x)", shapes={"x": (1500,)})
     assert f"limit of {MAX_RUN_WORK}" in str(caught.value)
     assert "--samples 1" in str(caught.value)

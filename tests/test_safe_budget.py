@@ -19,6 +19,7 @@ from diffcompare.paths.budget import (
     MAX_WORK,
     FormulaBudget,
     distinct_nodes,
+    point_work,
 )
 from diffcompare.paths.targets import MAX_ORDER, make_target
 
@@ -67,15 +68,26 @@ def test_a_long_mixed_partial_is_capped_like_the_order() -> None:
 
 
 def test_work_is_refused_before_anything_is_derived() -> None:
-    # A gradient by 3,000 variables of a 3,001-node graph: 9,003,000 > MAX_WORK.
+    # A gradient by 4,000 variables of a 4,001-node graph, complex-step differences:
+    # 4000 x 4001 x 1.5 = 24,006,000 > MAX_WORK.
     with pytest.raises(LimitError, match="work per point") as caught:
-        diffcompare.compare("prod(x)", shapes={"x": (3000,)}, at={"x": [1.0] * 3000})
+        diffcompare.compare("prod(x)", shapes={"x": (4000,)}, at={"x": [1.0] * 4000})
     assert f"limit of {MAX_WORK}" in str(caught.value)
+    assert "4000 entries x 4001 graph nodes x 1.5 for complex-step differences" in str(caught.value)
     # One entry of the same problem is small work.
     report = diffcompare.compare(
-        "prod(x)", shapes={"x": (3000,)}, at={"x": [1.0] * 3000}, wrt="x[3]", timing_budget=0
+        "prod(x)", shapes={"x": (4000,)}, at={"x": [1.0] * 4000}, wrt="x[3]", timing_budget=0
     )
     assert report.verdict == "agree"
+
+
+def test_the_prediction_follows_the_finite_difference_scheme() -> None:
+    # norm cannot take complex steps: Richardson's 56 evaluations per entry weigh 7 more.
+    problem = diffcompare.parse("norm(x)", shapes={"x": (1000,)})
+    assert point_work(problem, 1000)[0] == 1000 * 1001 * 8
+    assert point_work(problem, 1000, "central")[0] == int(1000 * 1001 * (1 + 42 / 8))
+    problem = diffcompare.parse("sum(x)", shapes={"x": (1000,)})
+    assert point_work(problem, 1000)[0] == int(1000 * 1001 * 1.5)
 
 
 def test_higher_orders_keep_the_unbatched_limit() -> None:

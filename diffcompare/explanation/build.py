@@ -98,7 +98,7 @@ def _prepared(
         if not problem.variables:
             raise UsageError(f"{problem.text!r} has no variables to differentiate by")
         targets = choose_wrt(problem, wrt)
-        check_entries(problem, len(problem.outputs) * len(targets), batched=False)
+        check_entries(problem, len(problem.outputs) * len(targets))
         tape = compile_problem(problem)
         # A vector-valued expression is explained row by row: one backward pass per output.
         derivatives = tuple(

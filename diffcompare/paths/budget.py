@@ -4,17 +4,21 @@ one point on a 2-core machine. Refusals are one line naming the limit and how to
 Three measures, all counts of work rather than clocks, so every thread and process refuses
 the same inputs:
 
-- per point, the derivative's entries times the nodes of the expression's graph: each torch
-  path evaluates or differentiates the graph about once per entry, batched over the entries
-  (finite differences difference every entry in batched, chunked probe evaluations; the
-  autodiff bound takes one forward pass batched over the directions and one batched
-  backward over the entries), so a first derivative costs about 1 s per million of this
-  work on the 2-core machine (norm(x) over 1,000 components: 1000 x 1001, 2 to 4 s for one
-  point). Higher orders run per partial derivative and per stencil point, unbatched (a
-  factor 4 per order above the first), and are held to a far smaller limit;
-- for a comparison at several points (the default 5 samples), that work times the points,
-  checked before any per-point work (preparing the problem is bounded by the per-point
-  limit alone);
+- per point, a first derivative's cost predicted path by path, in units of one graph node
+  evaluated for one entry: every path is batched over the entries, so each costs about
+  entries x graph nodes times its passes. Reverse and forward mode with their bound take a
+  few (the value, one backward per entry of the bound's sensitivity, one batched
+  forward pass of tangents): weight AUTODIFF_PASSES. Finite differences evaluate the graph
+  at every probe of every step size tried, in batched chunks: weight FD_PROBES[scheme] / 8
+  (complex-step 2 probes at up to 2 steps; central 6 and Richardson 8 at 7 step sizes).
+  Calibrated on this machine at about 2 million units a second (norm(x) over 1,000
+  components, Richardson: 1000 x 1001 x (1 + 56/8) = 8 million units, about 4 s);
+- for a comparison at several points (the default 5 samples, whose search also differences
+  each candidate it keeps), that cost times the points plus one, checked before any
+  per-point work (preparing the problem is bounded by the per-point limit alone);
+- higher orders run per partial derivative and per stencil point, unbatched, as do
+  explanations (SymPy work per entry): entries x graph nodes x 4**(order - 1), held to a
+  far smaller limit;
 - the size of SymPy's formulas as they are differentiated (expression swell: each derivative
   of a product or a power can double it), in distinct nodes, so a shared subexpression
   counts once.
@@ -27,23 +31,28 @@ from collections.abc import Iterable
 import sympy
 
 from diffcompare.errors import LimitError
+from diffcompare.language.ops import BY_NODE
 from diffcompare.language.problem import Problem
 from diffcompare.paths.targets import Target
 
-MAX_WORK = 5_000_000
-"""Entries x graph nodes of a first derivative: a gradient by 2,000 variables of dot(a, x)
-(2000 x 2001), about 5 s for one point."""
+MAX_WORK = 20_000_000
+"""Predicted units of one point's first derivative (about 10 s): norm(x) over 1,500
+components (Richardson), dot(a, x) over 2 x 1,500 (complex-step)."""
+
+MAX_RUN_WORK = 50_000_000
+"""Predicted units of all the points of one comparison (about 25 s with the sampling): the
+default 5 samples of norm(x), sum(x**2) or dot(a, x) over 1,000 components."""
+
+AUTODIFF_PASSES = 1
+"""The weight of reverse and forward mode, their bound and the symbolic formulas."""
+
+FD_PROBES = {"complex-step": 4, "central": 42, "richardson": 56}
+"""Graph evaluations per entry per point of each finite-difference scheme."""
 
 MAX_UNBATCHED_WORK = 10_000
 """Entries x graph nodes x 4**(order - 1) of work done entry by entry: a higher derivative
 (a Hessian of 100 entries of a 25-node graph), or an explanation's gradient, whose steps
 are SymPy work per entry and node."""
-
-MAX_RUN_WORK = 10_000_000
-"""Points x entries x graph nodes of one comparison's first derivatives: the per-point
-work of several points (the default 5 samples of norm(x) over 1,000 components: 5 x 1000 x
-1001), about 10 s; memory grows with it too (the bound's batched tangents and the finite
-differences' probes are entries x variables numbers per point)."""
 
 MAX_FORMULA_NODES = 20_000
 """Distinct nodes in all of one comparison's derivative formulas."""
@@ -54,41 +63,77 @@ ASK_FOR_LESS = (
 )
 
 
-def check_work(problem: Problem, target: Target) -> None:
+def fd_scheme(problem: Problem, fd: str) -> str:
+    """The finite-difference scheme `fd` resolves to for a first derivative ("auto":
+    complex-step where every op is analytic, else Richardson), read from the graph."""
+    if fd != "auto":
+        return fd
+    seen: set[sympy.Basic] = set()
+    stack = list(problem.graphs)
+    while stack:
+        expr = stack.pop()
+        if expr in seen:
+            continue
+        seen.add(expr)
+        row = BY_NODE.get(type(expr))
+        if row is not None and not row.complex_step:
+            return "richardson"
+        stack.extend(expr.args)
+    return "complex-step"
+
+
+def point_work(problem: Problem, entries: int, fd: str = "auto") -> tuple[int, str]:
+    """The predicted units of one point's first derivative by `entries` entries, and how
+    they were counted (for the refusal)."""
+    nodes = distinct_nodes(problem.graphs, MAX_WORK + 1)
+    scheme = fd_scheme(problem, fd)
+    weight = AUTODIFF_PASSES + FD_PROBES.get(scheme, FD_PROBES["richardson"]) / 8
+    said = f"{entries} entries x {nodes} graph nodes x {weight:g} for {scheme} differences"
+    return int(entries * nodes * weight), said
+
+
+def check_work(problem: Problem, target: Target, fd: str = "auto") -> None:
     """Refuse, before anything is derived or compiled, a comparison whose per-point work
     passes its limit."""
-    check_entries(problem, len(target.entries), target.order)
+    if target.order != 1:
+        check_entries(problem, len(target.entries), target.order)
+        return
+    work, said = point_work(problem, len(target.entries), fd)
+    if work > MAX_WORK:
+        raise LimitError(f"work per point ({said})", MAX_WORK, f"{work}; {ASK_FOR_LESS}")
 
 
-def check_entries(problem: Problem, entries: int, order: int = 1, batched: bool = True) -> None:
-    """Refuse `entries` derivatives of `order` of the problem where their work passes the
-    limit for that order: MAX_WORK for a comparison's first derivative, MAX_UNBATCHED_WORK
-    for a higher one or (not `batched`) an explanation's gradient."""
-    limit = MAX_WORK if order == 1 and batched else MAX_UNBATCHED_WORK
-    nodes = distinct_nodes(problem.graphs, limit + 1)
-    work = entries * nodes * 4 ** (order - 1)
-    if work > limit:
-        by = f" x 4**{order - 1} for order {order}" if order > 1 else ""
+def check_points(
+    problem: Problem, target: Target, points: int, fd: str = "auto", sampled: bool = False
+) -> None:
+    """Refuse comparing a first derivative at `points` points where their predicted work
+    together (with the sampling's, counted as one point more, when `sampled`) passes
+    MAX_RUN_WORK."""
+    if target.order != 1:
+        return
+    work, said = point_work(problem, len(target.entries), fd)
+    total = (points + sampled) * work
+    if total > MAX_RUN_WORK:
+        sampling = " and the sampling" if sampled else ""
         raise LimitError(
-            f"work per point ({entries} entries x {nodes} graph nodes{by})",
-            limit,
-            f"{work}; {ASK_FOR_LESS}",
+            f"work of the comparison ({points} points{sampling} x {said})",
+            MAX_RUN_WORK,
+            f"{total}; ask for fewer points (--at one point, or --samples 1), or {ASK_FOR_LESS}",
         )
 
 
-def check_points(problem: Problem, target: Target, points: int) -> None:
-    """Refuse comparing a first derivative at `points` points where their work together
-    passes MAX_RUN_WORK (a higher order's per-point limit is far below it)."""
-    if target.order != 1:
-        return
-    entries = len(target.entries)
-    nodes = distinct_nodes(problem.graphs, MAX_WORK + 1)
-    work = points * entries * nodes
-    if work > MAX_RUN_WORK:
+def check_entries(problem: Problem, entries: int, order: int = 1) -> None:
+    """Refuse `entries` derivatives of `order` of the problem, worked entry by entry (a
+    higher derivative, or an explanation's gradient), where their work passes
+    MAX_UNBATCHED_WORK."""
+    nodes = distinct_nodes(problem.graphs, MAX_UNBATCHED_WORK + 1)
+    work = entries * nodes * 4 ** (order - 1)
+    if work > MAX_UNBATCHED_WORK:
+        by = f" x 4**{order - 1} for order {order}" if order > 1 else ""
         raise LimitError(
-            f"work of the comparison ({points} points x {entries} entries x {nodes} graph nodes)",
-            MAX_RUN_WORK,
-            f"{work}; ask for fewer points (--at one point, or --samples 1), or {ASK_FOR_LESS}",
+            f"work per point ({entries} entries x {nodes} graph nodes{by})",
+            MAX_UNBATCHED_WORK,
+            f"{work}; {ASK_FOR_LESS}",
         )
 
 
