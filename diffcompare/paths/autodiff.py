@@ -18,6 +18,7 @@ sums of products."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import warnings
 from collections.abc import Sequence
@@ -118,12 +119,18 @@ def _gradient(out: torch.Tensor, targets: Sequence[torch.Tensor], create_graph: 
 def _along(gradient: Values, direction: tuple[float, ...], wrt: list[int]) -> torch.Tensor:
     total: torch.Tensor | None = None
     position = _positions(tuple(wrt))
-    for k, c in sorted((position[j], c) for j, c in enumerate(direction) if c and j in position):
+    for k, c in sorted((position[j], c) for j, c in _nonzero(direction) if j in position):
         if c:
             term = gradient[k] if c == 1 else c * gradient[k]
             total = term if total is None else total + term
     assert total is not None, "a direction is never zero"
     return total
+
+
+def _nonzero(direction: tuple[float, ...]) -> list[tuple[int, float]]:
+    """The nonzero components of a direction, found at C speed (a gradient's n directions
+    of n components each are asked for by every pass)."""
+    return [(j, direction[j]) for j in itertools.compress(range(len(direction)), direction)]
 
 
 @lru_cache(maxsize=16)
@@ -305,10 +312,13 @@ def _backward_terms(
         with DUAL_LEVEL, warnings.catch_warnings(), fwad.dual_level():
             warnings.simplefilter("ignore", DeprecationWarning)
             _edge_terms(tape, inputs, plain, tracked, wrt, ks, adjoints, edges, tied)
-    for column, entry in enumerate(entries):
-        c = torch.tensor([abs(entry.dirs[0][j]) for j in wrt], dtype=points.dtype)[:, None]
-        total[:, column] = (c * edges[entry.seed]).sum(dim=0)
-        ties[:, column] = (c * tied[entry.seed]).sum(dim=0)
+    # Each entry's terms along its direction, one product per seed (not a Python row of
+    # the direction per entry: n entries by n variables).
+    along = torch.tensor([e.dirs[0] for e in entries], dtype=points.dtype)[:, wrt].abs()
+    for seed in seeds:
+        chosen = [c for c, e in enumerate(entries) if e.seed == seed]
+        total[:, chosen] = (along[chosen, :, None] * edges[seed]).sum(dim=1).T
+        ties[:, chosen] = (along[chosen, :, None] * tied[seed]).sum(dim=1).T
     return total, ties
 
 
@@ -330,11 +340,13 @@ def _edge_terms(
     g = len(ks)
     shape = (g, n)
     duals = []
+    rows: dict[int, list[int]] = {}  # each input's rows of the batch (not a scan per input)
+    for r, k in enumerate(ks):
+        rows.setdefault(wrt[k], []).append(r)
     for i, t in enumerate(inputs):
         tangent = torch.zeros(shape, dtype=t.dtype)
-        for r, k in enumerate(ks):
-            if wrt[k] == i:
-                tangent[r] = 1.0
+        if i in rows:
+            tangent[rows[i]] = 1.0
         duals.append(dual(t.detach().expand(shape).clone(), tangent))
     constants: dict[int, torch.Tensor] = {}
 

@@ -262,7 +262,8 @@ def probe_values(
         batch = points.to(moved.dtype).expand(stop - start, n, v).clone()
         batch[torch.arange(stop - start), :, at[start:stop]] = moved[start:stop]
         with torch.no_grad():
-            run = tape.run(columns(batch.reshape(-1, v)), keep=keep)
+            # One copy into columns, not one clone per variable.
+            run = tape.run(list(batch.reshape(-1, v).T.contiguous().unbind(0)), keep=keep)
         if keep:
             runs.append(run)
         else:

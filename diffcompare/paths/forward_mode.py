@@ -54,10 +54,8 @@ def batched_tangents(
     shape (directions, points). Constants are extra inputs with zero tangents."""
     g, n = len(directions), points.shape[0]
     xs = tuple(x.expand(g, n).contiguous() for x in columns(points))
-    tangents = tuple(
-        torch.tensor([d[i] for d in directions], dtype=points.dtype)[:, None].expand(g, n)
-        for i in range(len(xs))
-    )
+    along = torch.tensor(directions, dtype=points.dtype).reshape(g, len(xs))
+    tangents = tuple(along[:, i, None].expand(g, n) for i in range(len(xs)))
     lifted = lifted_constants(tape)
     constants = tuple(torch.tensor(tape.nodes[i].value, dtype=points.dtype) for i in lifted)
     where = {i: len(xs) + k for k, i in enumerate(lifted)}

@@ -171,7 +171,11 @@ def _scalar(problem: Problem, name: str) -> int:
 
 
 def unit(size: int, position: int) -> tuple[float, ...]:
-    return tuple(1.0 if i == position else 0.0 for i in range(size))
+    if not 0 <= position < size:
+        return (0.0,) * size
+    # Built by tuple repetition, not element by element: a gradient by n variables makes n
+    # of these.
+    return (0.0,) * position + (1.0,) + (0.0,) * (size - position - 1)
 
 
 def _output_labels(problem: Problem) -> list[str]:
