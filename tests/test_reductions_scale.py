@@ -107,7 +107,7 @@ def test_a_gradient_over_the_budget_is_refused_in_one_line() -> None:
     )
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
-    assert "work per point (3000 entries x 3001 graph nodes x 8 for richardson" in line
+    assert "work per point (3000 entries x 3001 graph nodes (1 of them ops), richardson" in line
     assert "limit" in line and "--wrt" in line
 
 

@@ -68,12 +68,12 @@ def test_a_long_mixed_partial_is_capped_like_the_order() -> None:
 
 
 def test_work_is_refused_before_anything_is_derived() -> None:
-    # A gradient by 4,000 variables of a 4,001-node graph, complex-step differences:
-    # 4000 x 4001 x 1.5 = 24,006,000 > MAX_WORK.
+    # A gradient by 4,000 variables of prod: 32 million predicted units > MAX_WORK.
     with pytest.raises(LimitError, match="work per point") as caught:
         diffcompare.compare("prod(x)", shapes={"x": (4000,)}, at={"x": [1.0] * 4000})
     assert f"limit of {MAX_WORK}" in str(caught.value)
-    assert "4000 entries x 4001 graph nodes x 1.5 for complex-step differences" in str(caught.value)
+    said = "4000 entries x 4001 graph nodes (1 of them ops), complex-step differences"
+    assert said in str(caught.value)
     # One entry of the same problem is small work.
     report = diffcompare.compare(
         "prod(x)", shapes={"x": (4000,)}, at={"x": [1.0] * 4000}, wrt="x[3]", timing_budget=0
@@ -81,13 +81,14 @@ def test_work_is_refused_before_anything_is_derived() -> None:
     assert report.verdict == "agree"
 
 
-def test_the_prediction_follows_the_finite_difference_scheme() -> None:
-    # norm cannot take complex steps: Richardson's 56 evaluations per entry weigh 7 more.
+def test_the_prediction_follows_each_path() -> None:
+    # Finite differences: entries x nodes x probes / 8; autodiff: entries x (nodes + 4 ops);
+    # SymPy: 2,000 a node, once. norm cannot take complex steps: Richardson's 56 probes.
     problem = diffcompare.parse("norm(x)", shapes={"x": (1000,)})
-    assert point_work(problem, 1000)[0] == 1000 * 1001 * 8
-    assert point_work(problem, 1000, "central")[0] == int(1000 * 1001 * (1 + 42 / 8))
-    problem = diffcompare.parse("sum(x)", shapes={"x": (1000,)})
-    assert point_work(problem, 1000)[0] == int(1000 * 1001 * 1.5)
+    assert point_work(problem, 1000)[:2] == (1000 * 1001 * 7 + 1000 * (1001 + 4), 1001 * 2000)
+    assert point_work(problem, 1000, "central")[0] == int(1000 * 1001 * 42 / 8) + 1000 * 1005
+    problem = diffcompare.parse("sum(x**2)", shapes={"x": (1000,)})
+    assert point_work(problem, 1000)[0] == 1000 * 2002 // 2 + 1000 * (2002 + 4 * 1001)
 
 
 def test_higher_orders_keep_the_unbatched_limit() -> None:

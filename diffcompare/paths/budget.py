@@ -5,17 +5,18 @@ Three measures, all counts of work rather than clocks, so every thread and proce
 the same inputs:
 
 - per point, a first derivative's cost predicted path by path, in units of one graph node
-  evaluated for one entry: every path is batched over the entries, so each costs about
-  entries x graph nodes times its passes. Reverse and forward mode with their bound take a
-  few (the value, one backward per entry of the bound's sensitivity, one batched
-  forward pass of tangents): weight AUTODIFF_PASSES. Finite differences evaluate the graph
-  at every probe of every step size tried, in batched chunks: weight FD_PROBES[scheme] / 8
-  (complex-step 2 probes at up to 2 steps; central 6 and Richardson 8 at 7 step sizes).
-  Calibrated on this machine at about 2 million units a second (norm(x) over 1,000
-  components, Richardson: 1000 x 1001 x (1 + 56/8) = 8 million units, about 4 s);
+  evaluated for one entry (every path is batched over the entries): finite differences
+  evaluate the graph at every probe of every step size tried, entries x nodes x
+  FD_PROBES[scheme] / 8 (complex-step 2 probes at up to 2 steps; central 6 and Richardson
+  8 at 7 step sizes); reverse and forward mode and their bound, entries x (nodes +
+  OP_WEIGHT x op nodes) (the bound's sensitivity is one backward per entry over the op
+  nodes); SymPy's derivative, nodes x SYMPY_NODE, once per problem. Calibrated on this
+  machine at about 2 million units a second (norm(x) over 1,000 components: 7 + 1 + 2
+  million units, 4 to 6 s for one point);
 - for a comparison at several points (the default 5 samples, whose search also differences
-  each candidate it keeps), that cost times the points plus one, checked before any
-  per-point work (preparing the problem is bounded by the per-point limit alone);
+  the candidates it keeps: one point more), the per-point paths' cost times the points,
+  plus SymPy's, checked before any per-point work (preparing the problem is bounded by the
+  per-point limit alone);
 - higher orders run per partial derivative and per stencil point, unbatched, as do
   explanations (SymPy work per entry): entries x graph nodes x 4**(order - 1), held to a
   far smaller limit;
@@ -35,16 +36,19 @@ from diffcompare.language.ops import BY_NODE
 from diffcompare.language.problem import Problem
 from diffcompare.paths.targets import Target
 
-MAX_WORK = 20_000_000
+MAX_WORK = 24_000_000
 """Predicted units of one point's first derivative (about 10 s): norm(x) over 1,500
-components (Richardson), dot(a, x) over 2 x 1,500 (complex-step)."""
+components (Richardson), dot(a, x) over 2 x 1,000, sum(x**2) over 1,400."""
 
-MAX_RUN_WORK = 50_000_000
-"""Predicted units of all the points of one comparison (about 25 s with the sampling): the
-default 5 samples of norm(x), sum(x**2) or dot(a, x) over 1,000 components."""
+MAX_RUN_WORK = 60_000_000
+"""Predicted units of all the points of one comparison: the default 5 samples of norm(x),
+sum(x**2) or dot(a, x) over 1,000 components (40 to 50 million units)."""
 
-AUTODIFF_PASSES = 1
-"""The weight of reverse and forward mode, their bound and the symbolic formulas."""
+OP_WEIGHT = 4
+"""The weight of an op node in autodiff's cost beside a variable or constant node."""
+
+SYMPY_NODE = 2_000
+"""SymPy's derivative per graph node (about 1 ms), in units."""
 
 FD_PROBES = {"complex-step": 4, "central": 42, "richardson": 56}
 """Graph evaluations per entry per point of each finite-difference scheme."""
@@ -82,14 +86,28 @@ def fd_scheme(problem: Problem, fd: str) -> str:
     return "complex-step"
 
 
-def point_work(problem: Problem, entries: int, fd: str = "auto") -> tuple[int, str]:
-    """The predicted units of one point's first derivative by `entries` entries, and how
-    they were counted (for the refusal)."""
-    nodes = distinct_nodes(problem.graphs, MAX_WORK + 1)
+def point_work(problem: Problem, entries: int, fd: str = "auto") -> tuple[int, int, str]:
+    """The predicted units of one point's first derivative by `entries` entries, of
+    preparing it (SymPy's derivative), and how they were counted (for the refusal)."""
+    nodes = distinct_nodes(problem.graphs, 10 * MAX_WORK)
+    ops = op_nodes(problem.graphs)
     scheme = fd_scheme(problem, fd)
-    weight = AUTODIFF_PASSES + FD_PROBES.get(scheme, FD_PROBES["richardson"]) / 8
-    said = f"{entries} entries x {nodes} graph nodes x {weight:g} for {scheme} differences"
-    return int(entries * nodes * weight), said
+    fd_units = entries * nodes * FD_PROBES.get(scheme, FD_PROBES["richardson"]) / 8
+    autodiff_units = entries * (nodes + OP_WEIGHT * ops)
+    said = f"{entries} entries x {nodes} graph nodes ({ops} of them ops), {scheme} differences"
+    return int(fd_units + autodiff_units), nodes * SYMPY_NODE, said
+
+
+def op_nodes(exprs: Iterable[sympy.Basic]) -> int:
+    """The distinct nodes of `exprs` that are operations (not symbols or numbers)."""
+    seen: set[sympy.Basic] = set()
+    stack = list(exprs)
+    while stack:
+        expr = stack.pop()
+        if expr not in seen:
+            seen.add(expr)
+            stack.extend(expr.args)
+    return sum(1 for expr in seen if expr.args)
 
 
 def check_work(problem: Problem, target: Target, fd: str = "auto") -> None:
@@ -98,9 +116,9 @@ def check_work(problem: Problem, target: Target, fd: str = "auto") -> None:
     if target.order != 1:
         check_entries(problem, len(target.entries), target.order)
         return
-    work, said = point_work(problem, len(target.entries), fd)
-    if work > MAX_WORK:
-        raise LimitError(f"work per point ({said})", MAX_WORK, f"{work}; {ASK_FOR_LESS}")
+    work, prepare, said = point_work(problem, len(target.entries), fd)
+    if work + prepare > MAX_WORK:
+        raise LimitError(f"work per point ({said})", MAX_WORK, f"{work + prepare}; {ASK_FOR_LESS}")
 
 
 def check_points(
@@ -111,8 +129,8 @@ def check_points(
     MAX_RUN_WORK."""
     if target.order != 1:
         return
-    work, said = point_work(problem, len(target.entries), fd)
-    total = (points + sampled) * work
+    work, prepare, said = point_work(problem, len(target.entries), fd)
+    total = (points + sampled) * work + prepare
     if total > MAX_RUN_WORK:
         sampling = " and the sampling" if sampled else ""
         raise LimitError(
