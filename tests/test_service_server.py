@@ -132,7 +132,7 @@ def test_fuzzed_from_the_openapi_no_server_error(server: str) -> None:
 
 def _browser_skip_reason() -> str | None:
     if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing: run scripts/install-browser.sh as root (make test does)"
+        return f"{CHROMIUM} is missing: run scripts/install-system.sh as root (make test does)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

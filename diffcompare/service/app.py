@@ -58,7 +58,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "The body is larger than the limit."},
     503: {
         "model": ErrorResponse,
-        "description": "Saturated, or the request's worker died: try again after Retry-After.",
+        "description": "Saturated, or the request's worker died: try again after "
+        "Retry-After; or (no Retry-After) the server lacks a program the answer needs.",
     },
     504: {"model": ErrorResponse, "description": "The deadline passed; says what was running."},
 }

@@ -63,7 +63,11 @@ class ExplainRequest(_Request):
     at: Point = Field(description="The point to explain at.", examples=[{"x": 2}])
     wrt: str | list[str] | None = None
     shapes: Shapes | None = None
-    format: Literal["text", "markdown", "latex", "dot"] = "text"
+    format: Literal["text", "markdown", "latex", "dot", "svg"] = Field(
+        "text",
+        description="text, markdown, latex, the graph as DOT, or the graph drawn as SVG by "
+        "Graphviz (503 when the server has no Graphviz).",
+    )
     lang: Literal["en", "zh"] = "en"
 
 
@@ -160,7 +164,10 @@ class SweepResponse(_Response):
 class ExplainResponse(_Response):
     format: str
     lang: str
-    text: str = Field(description="The explanation (or DOT graph) as the CLI prints it.")
+    text: str = Field(
+        description="The explanation (the DOT graph, or the SVG drawing) as the CLI prints it."
+    )
+    dot: str | None = Field(None, description="For format svg, the DOT text it was drawn from.")
 
 
 class ParseResponse(_Response):

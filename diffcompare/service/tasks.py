@@ -9,10 +9,12 @@ from typing import Any
 from diffcompare import __version__
 from diffcompare.service._engine import (
     DiffCompareError,
+    GraphvizMissing,
     LimitError,
     ParseError,
     Problem,
     compare,
+    dot_to_svg,
     explain,
     parse,
     render_explanation,
@@ -22,7 +24,7 @@ from diffcompare.service._engine import (
 from diffcompare.service.check import check_formula
 from diffcompare.service.phase import set_phase
 
-__all__ = ["DiffCompareError", "TASKS", "error_fields", "versions", "warm_up"]
+__all__ = ["DiffCompareError", "GraphvizMissing", "TASKS", "error_fields", "versions", "warm_up"]
 
 
 def _problem(params: dict[str, Any]) -> Problem:
@@ -64,8 +66,13 @@ def explain_task(params: dict[str, Any]) -> dict[str, Any]:
     set_phase(f"explaining {problem.text[:60]!r} (forward and backward pass, chain rule)")
     explanation = explain(problem, params["at"], params.get("wrt"))
     set_phase(f"rendering the explanation as {fmt}")
-    text = to_dot(explanation, lang) if fmt == "dot" else render_explanation(explanation, fmt, lang)
-    return {"format": fmt, "lang": lang, "text": text}
+    if fmt not in ("dot", "svg"):
+        return {"format": fmt, "lang": lang, "text": render_explanation(explanation, fmt, lang)}
+    dot = to_dot(explanation, lang)
+    if fmt == "dot":
+        return {"format": fmt, "lang": lang, "text": dot}
+    set_phase("drawing the graph with Graphviz's dot")
+    return {"format": fmt, "lang": lang, "text": dot_to_svg(dot), "dot": dot}
 
 
 def sweep_task(params: dict[str, Any]) -> dict[str, Any]:
