@@ -252,7 +252,7 @@ async function runCompare(event) {
   showReport(answer.data);
   $("explain").textContent = "Explaining…";
   $("dot").textContent = "";
-  $("graph-figure").hidden = true;
+  $("graph-block").hidden = true;
   $("plot-section").hidden = true;
   await Promise.all([runExplain(answer.data, body, seq), runPlot(answer.data, body, seq)]);
 }
@@ -321,8 +321,9 @@ async function runExplain(report, request, seq) {
   $("explain").textContent = text.ok ? text.data.text : `No explanation: ${text.data.message}`;
   if (svg.ok) {
     $("graph").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg.data.text)}`;
+    $("graph").hidden = false;
     $("graph-caption").textContent = "Drawn by Graphviz; inputs at the bottom, the output at the top.";
-    $("graph-figure").hidden = false;
+    $("graph-block").hidden = false;
     $("dot").textContent = svg.data.dot;
     return;
   }
@@ -331,8 +332,9 @@ async function runExplain(report, request, seq) {
   if (seq !== compareSeq) return;
   $("dot").textContent = dot.ok ? dot.data.text : "";
   $("graph").removeAttribute("src");
+  $("graph").hidden = true;
   $("graph-caption").textContent = `No drawing (${svg.status}): ${svg.data.message}`;
-  $("graph-figure").hidden = false;
+  $("graph-block").hidden = false;
 }
 
 // The range to plot: the "Plot range" box, else the points' span widened by 3 each side.
@@ -397,6 +399,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("expr").addEventListener("input", schedulePreview);
   $("compare-form").addEventListener("submit", runCompare);
   $("check-form").addEventListener("submit", runCheck);
+  for (const id of ["graph", "plot"]) {
+    const zoom = () => $(id).classList.toggle("full");
+    $(id).addEventListener("click", zoom);
+    $(id).addEventListener("keydown", (e) => { if (e.key === "Enter") zoom(); });
+  }
   if (loadState()) {
     preview();
     runCompare(null);
