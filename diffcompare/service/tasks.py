@@ -107,6 +107,7 @@ def plot_task(params: dict[str, Any]) -> dict[str, Any]:
     from diffcompare.plots import plot_sweep
     from diffcompare.plots.cli_support import MAP_REFERENCED
     from diffcompare.render.figures.sweep import DPI
+    from diffcompare.sweep import REFERENCED
 
     problem = _problem(params)
     count = len(problem.names)
@@ -127,7 +128,7 @@ def plot_task(params: dict[str, Any]) -> dict[str, Any]:
         dtype=params.get("dtype", "float64"),
         fd=params.get("fd", "auto"),
         keep_points=True,
-        **({"referenced": MAP_REFERENCED} if count == 2 else {}),
+        referenced=MAP_REFERENCED if count == 2 else REFERENCED,
     )
     set_phase(f"drawing the sweep's figure as {fmt}")
     buffer = io.BytesIO()
