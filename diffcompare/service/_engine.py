@@ -14,9 +14,10 @@ from diffcompare.language.problem import Problem
 from diffcompare.render.explanation import render as render_explanation
 from diffcompare.render.explanation import to_dot
 from diffcompare.render.graphviz import GraphvizMissing, dot_to_svg
-from diffcompare.sweep import sweep
+from diffcompare.sweep import REFERENCED, sweep
 
 __all__ = [
+    "REFERENCED",
     "DiffCompareError",
     "GraphvizMissing",
     "InputError",

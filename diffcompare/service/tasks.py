@@ -10,6 +10,7 @@ from typing import Any
 
 from diffcompare import __version__
 from diffcompare.service._engine import (
+    REFERENCED,
     DiffCompareError,
     GraphvizMissing,
     LimitError,
@@ -107,7 +108,6 @@ def plot_task(params: dict[str, Any]) -> dict[str, Any]:
     from diffcompare.plots import plot_sweep
     from diffcompare.plots.cli_support import MAP_REFERENCED
     from diffcompare.render.figures.sweep import DPI
-    from diffcompare.sweep import REFERENCED
 
     problem = _problem(params)
     count = len(problem.names)
