@@ -300,6 +300,9 @@ def _ranges(
     setup: Setup, domain: str | Mapping[str, tuple[float, float]] | None
 ) -> dict[str, tuple[float, float]]:
     given = parse_domain(domain) if isinstance(domain, str) else dict(domain or {})
+    for name, (low, high) in given.items():
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise UsageError(f"--domain {name}={low}:{high}: need finite low < high")
     unknown = set(given) - set(setup.problem.names)
     if unknown:
         raise UsageError(
@@ -325,7 +328,8 @@ def _points(
     else:
         generator = torch.Generator().manual_seed(seed)
         unit = torch.rand(samples, len(ranges), generator=generator, dtype=torch.float64)
-    return (low + (high - low) * unit).to(dtype)
+    # Weighted, not low + (high - low) * unit: the width of -1e308:1e308 overflows.
+    return (low * (1 - unit) + high * unit).to(dtype)
 
 
 def _discrepancy(
