@@ -65,6 +65,7 @@ class Tape:
         keep: bool = False,
         track_constants: bool = False,
         lift: Callable[[int], Any] | None = None,
+        use: Callable[[int, int, Any], Any] | None = None,
     ) -> Run:
         """Evaluate on `inputs` (one tensor of shape (points,) per variable).
 
@@ -75,7 +76,9 @@ class Tape:
         With `lift` (for forward-mode AD), a constant an op takes as an operand is
         `lift(node index)` instead of a number (a pow's exponent stays a number): torch's
         forward rules take a slow path, importing torch._dynamo on first use, when one
-        operand is a dual and the other is not.
+        operand is a dual and the other is not. With `use`, op node i takes
+        `use(i, position, value)` as its argument at each position instead of the value
+        (the first-order bound passes each use of a tensor through its own alias).
         """
         if len(inputs) != len(self.variables):
             raise ValueError(f"expected {len(self.variables)} inputs, got {len(inputs)}")
@@ -84,7 +87,7 @@ class Tape:
         like = inputs[0] if inputs else torch.zeros(())
         values: list[Any] = []
         constants: list[torch.Tensor] = []
-        for node in self.nodes:
+        for index, node in enumerate(self.nodes):
             if node.input is not None:
                 values.append(inputs[node.input])
             elif node.op is None:
@@ -102,6 +105,8 @@ class Tape:
                         lift(i) if self.nodes[i].value is not None and liftable(node, p) else v
                         for p, (i, v) in enumerate(zip(node.args, args, strict=True))
                     ]
+                if use is not None:
+                    args = [use(index, p, v) for p, v in enumerate(args)]
                 values.append(apply_node(node, args, like))
         outputs = tuple(_shaped(_as_tensor(values[i], like), shape) for i in self.outputs)
         kept = tuple(v for v, n in zip(values, self.nodes, strict=True) if n.op is not None)

@@ -1,0 +1,253 @@
+"""The first-order bound of automatic differentiation, from one taped pass per seed.
+
+What it bounds is autodiff's (see its docstring): to first order each op rounds its result
+by eps relative, in the forward pass and in the derivative computation alike. The forward
+values' share is their sensitivity (one more backward through the create_graph pass); the
+derivative computation's share is the sum over the graph's edges u -> a of
+|adj(a) da/du| |du/dx|, the product each backward step (or forward step) rounds.
+
+Each edge's adj(a) da/du is what reverse mode sends along that edge: the run passes every
+use of a tracked value through its own alias (a view), so the one backward pass of a seed
+that gives the derivative also gives, as the gradients of the aliases, every edge's share,
+and as the gradients of the few nodes whose backward formula amplifies its own roundings
+(asin, tanh, pow) or whose forward rule does (min, max), their adjoints. The tangents du/dx
+come from one forward-mode pass per batch of wrt directions.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from diffcompare.language.ops import Op
+from diffcompare.paths.compiler import Run, Tape
+from diffcompare.paths.error_model import backward_rounding, rounded, running_bound
+from diffcompare.paths.forward_mode import DUAL_LEVEL, TANGENT_ELEMENTS, dual, tangent_of
+from diffcompare.paths.method_types import CompiledPrepared, columns
+
+Bounds = tuple[torch.Tensor, torch.Tensor]
+
+
+def first_order_bounds(prepared: CompiledPrepared, points: torch.Tensor) -> Bounds:
+    """Reverse mode's bound and forward mode's (reverse's plus the rounding of forward
+    mode's rule at min and max), each of shape (points, entries), for a first-order target."""
+    tape = prepared.tape
+    wrt = list(prepared.wrt)
+    entries = prepared.target.entries
+    n = points.shape[0]
+    inputs = columns(points, requires_grad=True)
+    edges: list[tuple[int, int]] = []  # (op node, argument position), one per alias
+    aliases: list[torch.Tensor] = []
+
+    def use(i: int, position: int, value: Any) -> Any:
+        if (
+            isinstance(value, torch.Tensor)
+            and value.requires_grad
+            and tape.nodes[tape.nodes[i].args[position]].value is None
+        ):
+            alias = value.view_as(value)
+            edges.append((i, position))
+            aliases.append(alias)
+            return alias
+        return value
+
+    run = tape.run(inputs, keep=True, track_constants=True, use=use)
+    marked = sorted(
+        {i for i, _ in edges if _amplifies(tape.nodes[i].op) or _tied(tape.nodes[i].op)}
+    )
+    seeds = list(dict.fromkeys(entry.seed for entry in entries))
+    gradients: dict[tuple[float, ...], list[torch.Tensor]] = {}
+    shares: dict[tuple[float, ...], list[torch.Tensor | None]] = {}
+    adjoints: dict[tuple[float, ...], dict[int, torch.Tensor]] = {}
+    targets = [inputs[j] for j in wrt]
+    for seed in seeds:
+        found = _seeded(run.outputs, seed, [*targets, *aliases, *(run.values[i] for i in marked)])
+        w, e = len(targets), len(aliases)
+        gradients[seed] = [
+            torch.zeros_like(t) if g is None else g for g, t in zip(found[:w], targets, strict=True)
+        ]
+        shares[seed] = [None if g is None else g.detach().abs() for g in found[w : w + e]]
+        adjoints[seed] = {
+            i: (torch.zeros(n, dtype=points.dtype) if g is None else g.detach().abs())
+            for i, g in zip(marked, found[w + e :], strict=True)
+        }
+    values = [_along(gradients[entry.seed], entry.dirs[0], wrt) for entry in entries]
+    relative, absolute = _sensitivity(values, rounded(tape, run))
+    derivative, ties = _edge_terms(prepared, points, run, edges, shares, adjoints, inputs)
+    result = torch.stack([v.detach() for v in values], dim=1)
+    relative = relative + derivative
+    return (
+        running_bound(result, (relative, absolute), points.dtype),
+        running_bound(result, (relative + ties, absolute), points.dtype),
+    )
+
+
+def _amplifies(op: Op | None) -> bool:
+    """Whether the op's backward formula amplifies its own roundings (the op table's
+    backward_rounding column)."""
+    return op is not None and op.backward_rounding is not None
+
+
+def _tied(op: Op | None) -> bool:
+    """Whether the op is min or max, whose forward rule rounds t_self - t_other."""
+    return op is not None and op.kink == "tie"
+
+
+def _seeded(
+    outputs: Sequence[torch.Tensor], seed: Sequence[float], wanted: Sequence[torch.Tensor]
+) -> Sequence[torch.Tensor | None]:
+    pairs = [(o, w) for o, w in zip(outputs, seed, strict=True) if w and o.requires_grad]
+    if not pairs:
+        return [None] * len(wanted)
+    return torch.autograd.grad(
+        [o for o, _ in pairs],
+        list(wanted),
+        grad_outputs=[torch.full_like(o, w) for o, w in pairs],
+        allow_unused=True,
+        retain_graph=True,
+        create_graph=True,
+    )
+
+
+def _along(
+    gradient: list[torch.Tensor], direction: tuple[float, ...], wrt: list[int]
+) -> torch.Tensor:
+    total: torch.Tensor | None = None
+    for k, j in enumerate(wrt):
+        c = direction[j]
+        if c:
+            term = gradient[k] if c == 1 else c * gradient[k]
+            total = term if total is None else total + term
+    assert total is not None, "a direction is never zero"
+    return total
+
+
+def _sensitivity(
+    outputs: Sequence[torch.Tensor], values: list[tuple[torch.Tensor, torch.Tensor]]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per output, sum_i |d output/d v_i| r_i and sum_i |d output/d v_i| over the rounded
+    values (v_i, r_i): error_model.sensitivity, stacked, shape (points, outputs)."""
+    tracked = [(v, r) for v, r in values if v.requires_grad]
+    like = outputs[0].detach()
+    shape = like.shape
+    scales = [r.expand(shape) for _, r in tracked]
+    relative, absolute = [], []
+    for out in outputs:
+        grads: Sequence[torch.Tensor | None] = [None] * len(tracked)
+        if out.requires_grad and tracked:
+            grads = torch.autograd.grad(
+                out.sum(), [v for v, _ in tracked], retain_graph=True, allow_unused=True
+            )
+        used = [(g, s) for g, s in zip(grads, scales, strict=True) if g is not None]
+        if not used:
+            relative.append(torch.zeros_like(like))
+            absolute.append(torch.zeros_like(like))
+            continue
+        size = torch.stack([g.expand(shape) for g, _ in used]).abs()
+        relative.append((size * torch.stack([s for _, s in used])).sum(dim=0))
+        absolute.append(size.sum(dim=0))
+    return torch.stack(relative, dim=1), torch.stack(absolute, dim=1)
+
+
+def _edge_terms(
+    prepared: CompiledPrepared,
+    points: torch.Tensor,
+    run: Run,
+    edges: list[tuple[int, int]],
+    shares: dict[tuple[float, ...], list[torch.Tensor | None]],
+    adjoints: dict[tuple[float, ...], dict[int, torch.Tensor]],
+    inputs: Sequence[torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per entry, sum over edges u -> a of |adj(a) da/du| |du/dx| along the entry's
+    direction (with what a backward formula amplifies of its own roundings), and the
+    forward-mode scale at min and max, sum over their arguments of |adj(a)| |du/dx|."""
+    import torch.autograd.forward_ad as fwad
+
+    tape = prepared.tape
+    wrt = list(prepared.wrt)
+    entries = prepared.target.entries
+    n, w = points.shape[0], len(wrt)
+    total = torch.zeros(n, len(entries), dtype=points.dtype)
+    ties = torch.zeros_like(total)
+    if not edges:
+        return total, ties
+    # Constants as the numbers they are (backward_rounding reads them so), tensors detached.
+    plain: list[Any] = [
+        node.value if node.value is not None else v.detach() if isinstance(v, torch.Tensor) else v
+        for node, v in zip(tape.nodes, run.values, strict=True)
+    ]
+    per_edge = {seed: torch.zeros(w, n, dtype=points.dtype) for seed in shares}
+    per_tie = {seed: torch.zeros(w, n, dtype=points.dtype) for seed in shares}
+    ops = {i: tape.nodes[i].op for i, _ in edges}
+    marked = [(e, i, p) for e, (i, p) in enumerate(edges) if _amplifies(ops[i]) or _tied(ops[i])]
+    amplified = {
+        e: backward_rounding(tape.nodes[i], [plain[a] for a in tape.nodes[i].args], plain[i], p)
+        for e, i, p in marked
+        if _amplifies(ops[i])
+    }
+    group = max(1, TANGENT_ELEMENTS // max(n, 1))
+    for start in range(0, w, group):
+        ks = slice(start, min(w, start + group))
+        shape = (ks.stop - ks.start, n)
+        with DUAL_LEVEL, warnings.catch_warnings(), fwad.dual_level():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tangents = _tangents(tape, inputs, wrt[ks])
+        sizes: dict[int, torch.Tensor] = {}
+        for i, p in edges:
+            a = tape.nodes[i].args[p]
+            if a not in sizes and tangents[a] is not None:
+                sizes[a] = tangents[a].abs().expand(shape)  # type: ignore[union-attr]
+        for seed, found in shares.items():
+            used = [
+                (s, sizes[tape.nodes[i].args[p]])
+                for s, (i, p) in zip(found, edges, strict=True)
+                if s is not None and tape.nodes[i].args[p] in sizes
+            ]
+            if used:
+                share = torch.stack([s.expand(n) for s, _ in used])[:, None, :]
+                per_edge[seed][ks] += (share * torch.stack([t for _, t in used])).sum(dim=0)
+            for e, i, p in marked:
+                t = sizes.get(tape.nodes[i].args[p])
+                if t is None:
+                    continue
+                weight = adjoints[seed][i]
+                if _tied(ops[i]):
+                    per_tie[seed][ks] += weight * t
+                if e in amplified:
+                    per_edge[seed][ks] += weight * torch.where(t == 0, 0.0, t * amplified[e])
+    for column, entry in enumerate(entries):
+        c = torch.tensor([abs(entry.dirs[0][j]) for j in wrt], dtype=points.dtype)[:, None]
+        total[:, column] = (c * per_edge[entry.seed]).sum(dim=0)
+        ties[:, column] = (c * per_tie[entry.seed]).sum(dim=0)
+    return total, ties
+
+
+def _tangents(
+    tape: Tape, inputs: Sequence[torch.Tensor], positions: Sequence[int]
+) -> list[torch.Tensor | None]:
+    """d node / d x_j for every node and the variable positions j in `positions`, shape
+    (len(positions), points), None for constants: one forward-mode pass, constants as
+    zero-tangent duals. Runs inside a dual level."""
+    shape = (len(positions), inputs[0].shape[0])
+    duals = []
+    for i, t in enumerate(inputs):
+        tangent = torch.zeros(shape, dtype=t.dtype)
+        for r, j in enumerate(positions):
+            if j == i:
+                tangent[r] = 1.0
+        duals.append(dual(t.detach().expand(shape).clone(), tangent))
+    constants: dict[int, torch.Tensor] = {}
+
+    def lift(i: int) -> torch.Tensor:
+        if i not in constants:
+            value = torch.tensor(tape.nodes[i].value, dtype=inputs[0].dtype)
+            constants[i] = dual(value, torch.zeros_like(value))
+        return constants[i]
+
+    return [
+        tangent_of(v) if isinstance(v, torch.Tensor) else None
+        for v in tape.run(duals, keep=True, lift=lift).values
+    ]

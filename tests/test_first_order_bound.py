@@ -1,0 +1,85 @@
+"""The one-pass first-order bound (paths/first_order.py) against the bound as it was computed
+before (tests/bound_reference.py: a separate reverse pass for the adjoints, one forward-mode
+application of each op per edge): the same bound at every point, to the rounding of the
+bound's own arithmetic, for every kind of first-order target and both dtypes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from bound_reference import first_order_bounds as reference_bounds
+
+from diffcompare import engine
+from diffcompare.paths.error_model import eps
+from diffcompare.paths.first_order import first_order_bounds
+from diffcompare.paths.method_types import CompiledPrepared
+from diffcompare.paths.targets import Entry, unit
+
+CASES = [
+    ("sin(x)*exp(-x**2/2)/(1+x**2)+log(1+x**2)*tanh(x)", {}),
+    ("sin(x*y)+x/y+exp(x-y)*log(z)", {}),
+    ("(x**2+3*x+1)**3+4*(x**2+3*x+1)+2", {}),
+    ("asin(x)*acos(x/2)+erf(x)", {}),  # backward formulas that amplify their roundings
+    ("max(x,y)*min(x,2*y)+abs(x-y)+relu(y)", {}),  # forward mode's rounding at min, max
+    ("x**(1/3)*pi+0.1*y+2**y", {}),  # rounded constants, a constant base
+    ("cosh(x)+sinh(x)", {}),  # a derivative that is a cancelling sum
+    ("sigmoid(x)*softplus(y)+atan(x*y)", {"wrt": "y"}),  # one variable of two
+    ("norm(x)+prod(x)*sum(x)+dot(x,x)", {"shapes": {"x": (3,)}}),  # reductions
+    ("x*y", {"shapes": {"x": (2,)}}),  # a Jacobian: one seed per output
+    ("[x*y, sin(x)+y]", {"vjp": (0.5, -2.0)}),
+    ("[x*y, sin(x)+y]", {"jvp": (1.5, -1.0)}),
+]
+
+
+def _points(setup: engine.Setup) -> torch.Tensor:
+    points = engine._sample(setup, 6, seed=3)
+    if "max" in setup.problem.text:  # and ties, where min and max select half each
+        tie = points[:1].clone()
+        tie[0, 1] = tie[0, 0]
+        points = torch.cat([points, tie])
+    if "asin" in setup.problem.text:  # and near 1, where asin's backward cancels
+        near = points[:1].clone()
+        near[0, 0] = 0.9999999 if points.dtype == torch.float64 else 0.999
+        points = torch.cat([points, near])
+    return points
+
+
+def _assert_same(new: torch.Tensor, old: torch.Tensor, dtype: torch.dtype) -> None:
+    assert new.shape == old.shape
+    assert torch.equal(new.isnan(), old.isnan()), (new, old)
+    finite = old.isfinite()
+    assert torch.equal(new[~finite], old[~finite])
+    # The same sums, taken in another order: equal to a few roundings of the bound itself.
+    gap = (new[finite] - old[finite]).abs()
+    assert bool((gap <= 4 * eps(dtype) * old[finite].abs()).all()), (new, old)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("text", "options"), CASES)
+def test_one_pass_bound_equals_the_per_edge_bound(text: str, options: dict, dtype: str) -> None:
+    setup = engine.prepared_setup(text, dtype=dtype, **options)
+    points = _points(setup)
+    new = first_order_bounds(setup.compiled, points)
+    old = reference_bounds(setup.compiled, points)
+    for a, b in zip(new, old, strict=True):
+        _assert_same(a, b, points.dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_higher_derivatives_inner_bound_is_the_same(dtype: str) -> None:
+    # What _higher_order_bounds asks of the first-order bound: the lower derivative's
+    # formulas, differentiated once more along the last direction.
+    setup = engine.prepared_setup("sin(x*y)*exp(x)+x**3/y", hessian=True, dtype=dtype)
+    prepared = setup.compiled
+    assert prepared.inner is not None
+    entries = prepared.target.entries
+    last = tuple(Entry(unit(len(entries), e), (x.dirs[-1],)) for e, x in enumerate(entries))
+    outer = replace(prepared.target, kind="jacobian", entries=last, order=1)
+    inner = CompiledPrepared(prepared.inner, outer)
+    points = _points(setup)
+    for a, b in zip(
+        first_order_bounds(inner, points), reference_bounds(inner, points), strict=True
+    ):
+        _assert_same(a, b, points.dtype)
