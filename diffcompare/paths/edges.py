@@ -21,15 +21,44 @@ from typing import Any
 import torch
 
 from diffcompare.paths.compiler import Node, Tape
-from diffcompare.paths.error_model import rounded, running_bound, sensitivity
+from diffcompare.paths.error_model import rounded, running_bound, sum_terms
+
+
+class Said:
+    """A gap's description, worded only when it is shown: printing the SymPy expressions
+    in it costs more than finding the gap at a point."""
+
+    __slots__ = ("parts", "template")
+
+    def __init__(self, template: str, *parts: object) -> None:
+        self.template = template
+        self.parts = parts
+
+    def __str__(self) -> str:
+        return self.template.format(*(str(p) for p in self.parts))
+
+
+class _Listed:
+    """Expressions listed, the middle of a long list elided, when shown."""
+
+    def __init__(self, exprs: Sequence[object]) -> None:
+        self.exprs = exprs
+
+    def __str__(self) -> str:
+        shown = [str(e) for e in self.exprs]
+        return ", ".join(shown if len(shown) <= 4 else [*shown[:2], "...", shown[-1]])
 
 
 @dataclass(frozen=True)
 class Gap:
-    what: str  # "the kink of abs at x - 1/10 = 0"
+    said: Said  # "the kink of abs where x - 1/10 = 0", worded when shown
     value: torch.Tensor  # (points,)
     slope: torch.Tensor  # (points, wrt): d gap / d variable
     radius: torch.Tensor  # (points,): rounding-error bound of the gap
+
+    @property
+    def what(self) -> str:
+        return str(self.said)
 
 
 @dataclass(frozen=True)
@@ -109,24 +138,32 @@ def find_edges(
     """The gaps of `tape` at the points given by `inputs` (one tensor per variable, which
     must require grad), with slopes along the variables at positions `wrt`."""
     run = tape.run(inputs, keep=True, track_constants=True)
-    tracked = rounded(tape, run)
+    tracked = [(v, r) for v, r in rounded(tape, run) if v.requires_grad]
     targets = [inputs[j] for j in wrt]
     gaps = []
     for node in tape.nodes:
-        for what, gap in _gaps_of(tape, node, [run.values[i] for i in node.args]):
+        for said, gap in _gaps_of(tape, node, [run.values[i] for i in node.args]):
             if not isinstance(gap, torch.Tensor) or not gap.requires_grad:
                 continue
-            grads = torch.autograd.grad(gap.sum(), targets, retain_graph=True, allow_unused=True)
+            # One backward pass: the slope (by the variables) and the sensitivity (by the
+            # rounded values) of the gap.
+            grads = torch.autograd.grad(
+                gap.sum(),
+                [*targets, *(v for v, _ in tracked)],
+                retain_graph=True,
+                allow_unused=True,
+            )
             slope = torch.stack(
-                [torch.zeros_like(gap) if g is None else g for g in grads], dim=1
+                [torch.zeros_like(gap) if g is None else g for g in grads[: len(targets)]], dim=1
             ).detach()
-            (scale,) = sensitivity([gap], tracked)
-            radius = running_bound(gap.detach(), scale, dtype)
-            gaps.append(Gap(what, gap.detach(), slope, radius))
+            value = gap.detach()
+            scale = sum_terms(value, grads[len(targets) :], [r for _, r in tracked])
+            radius = running_bound(value, scale, dtype)
+            gaps.append(Gap(said, value, slope, radius))
     return Edges(tuple(gaps))
 
 
-def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[str, object]]:
+def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[Said, object]]:
     """(description, gap value) for each edge of `node`; the values are computed from `args`
     (the node's argument values), or None when only the descriptions are wanted."""
     op = node.op
@@ -137,22 +174,25 @@ def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[str, obje
     def diff(a: object, b: object) -> object:
         return None if a is None or b is None else a - b  # type: ignore[operator]
 
-    found: list[tuple[str, object]] = []
+    found: list[tuple[Said, object]] = []
     if op.kink == "zero":
-        found.append((f"the kink of {op.name} where {exprs[0]} = 0", args[0]))
+        found.append((Said(f"the kink of {op.name} where {{}} = 0", exprs[0]), args[0]))
     elif op.kink == "tie":
         for i in range(len(args)):
             for j in range(i):
                 found.append(
-                    (f"the kink of {op.name} where {exprs[i]} = {exprs[j]}", diff(args[i], args[j]))
+                    (
+                        Said(f"the kink of {op.name} where {{}} = {{}}", exprs[i], exprs[j]),
+                        diff(args[i], args[j]),
+                    )
                 )
     elif op.kink == "origin":
         # The norm of the arguments: zero there only, its slope the direction away from it.
-        found.append((f"the kink of {op.name} where {_listed(exprs)} = 0", _length(args)))
+        found.append((Said(f"the kink of {op.name} where {{}} = 0", _Listed(exprs)), _length(args)))
     if op.pole is not None:
         found.append(
             (
-                f"a pole of {op.name} near {exprs[0]}",
+                Said(f"a pole of {op.name} near {{}}", exprs[0]),
                 op.pole(args[0]) if isinstance(args[0], torch.Tensor) else None,
             )
         )
@@ -169,16 +209,11 @@ def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[str, obje
             if math.isfinite(bound):
                 found.append(
                     (
-                        f"the edge of {op.name}'s domain where {exprs[i]} = {bound:g}",
+                        Said(f"the edge of {op.name}'s domain where {{}} = {bound:g}", exprs[i]),
                         diff(args[i], bound),
                     ),
                 )
     return found
-
-
-def _listed(exprs: Sequence[object]) -> str:
-    shown = [str(e) for e in exprs]
-    return ", ".join(shown if len(shown) <= 4 else [*shown[:2], "...", shown[-1]])
 
 
 def _length(args: Sequence[object]) -> torch.Tensor | None:

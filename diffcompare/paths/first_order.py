@@ -24,7 +24,13 @@ import torch
 
 from diffcompare.language.ops import Op
 from diffcompare.paths.compiler import Run, Tape
-from diffcompare.paths.error_model import backward_rounding, rounded, running_bound
+from diffcompare.paths.error_model import (
+    Rounded,
+    backward_rounding,
+    rounded,
+    running_bound,
+    sensitivity,
+)
 from diffcompare.paths.forward_mode import DUAL_LEVEL, TANGENT_ELEMENTS, dual, tangent_of
 from diffcompare.paths.method_types import CompiledPrepared, columns
 
@@ -126,30 +132,11 @@ def _along(
 
 
 def _sensitivity(
-    outputs: Sequence[torch.Tensor], values: list[tuple[torch.Tensor, torch.Tensor]]
+    outputs: Sequence[torch.Tensor], values: Rounded
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per output, sum_i |d output/d v_i| r_i and sum_i |d output/d v_i| over the rounded
-    values (v_i, r_i): error_model.sensitivity, stacked, shape (points, outputs)."""
-    tracked = [(v, r) for v, r in values if v.requires_grad]
-    like = outputs[0].detach()
-    shape = like.shape
-    scales = [r.expand(shape) for _, r in tracked]
-    relative, absolute = [], []
-    for out in outputs:
-        grads: Sequence[torch.Tensor | None] = [None] * len(tracked)
-        if out.requires_grad and tracked:
-            grads = torch.autograd.grad(
-                out.sum(), [v for v, _ in tracked], retain_graph=True, allow_unused=True
-            )
-        used = [(g, s) for g, s in zip(grads, scales, strict=True) if g is not None]
-        if not used:
-            relative.append(torch.zeros_like(like))
-            absolute.append(torch.zeros_like(like))
-            continue
-        size = torch.stack([g.expand(shape) for g, _ in used]).abs()
-        relative.append((size * torch.stack([s for _, s in used])).sum(dim=0))
-        absolute.append(size.sum(dim=0))
-    return torch.stack(relative, dim=1), torch.stack(absolute, dim=1)
+    """error_model.sensitivity of the `outputs`, stacked: shape (points, outputs) each."""
+    scales = sensitivity(outputs, values)
+    return torch.stack([s[0] for s in scales], dim=1), torch.stack([s[1] for s in scales], dim=1)
 
 
 def _edge_terms(

@@ -1,7 +1,12 @@
-"""The first-order bound of automatic differentiation as it was computed before
-paths/first_order.py (a separate reverse pass for the adjoints, and one forward-mode
-application of each op per edge of the graph): kept for tests, which check that the
-one-pass computation gives the same bound."""
+"""Computations of paths/ as they were made before they were sped up, kept for the tests that
+check the faster ones give the same numbers (tests/test_fast_paths.py):
+
+- the first-order bound of automatic differentiation, with a separate reverse pass for the
+  adjoints and one forward-mode application of each op per edge of the graph (now
+  paths/first_order.py, one taped pass per seed);
+- the sensitivity of a tape's outputs to its roundings, summed term by term (now stacked);
+- the complex-step probes, one variable at a time (now built at once);
+- the edges, with one backward pass for a gap's slope and another for its radius."""
 
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ import torch
 
 from diffcompare.paths.autodiff import reverse, seeded_gradient
 from diffcompare.paths.compiler import Tape, apply_node, liftable
-from diffcompare.paths.error_model import backward_rounding, running_bound, sensitivity
+from diffcompare.paths.edges import Edges, Gap, _gaps_of
+from diffcompare.paths.error_model import Rounded, backward_rounding, rounded, running_bound
 from diffcompare.paths.forward_mode import DUAL_LEVEL, TANGENT_ELEMENTS, dual, tangent_of
 from diffcompare.paths.method_types import CompiledPrepared, columns
 
@@ -167,3 +173,64 @@ def _edge_terms(
                     tied[seed][ks[0] : ks[-1] + 1] += (weight * tangent.abs()).expand(g, n)
                 if local is not None:
                     edges[seed][ks[0] : ks[-1] + 1] += (weight * local).expand(g, n)
+
+
+def sensitivity(
+    outputs: Sequence[torch.Tensor], values: Rounded
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    tracked = [(v, r) for v, r in values if v.requires_grad]
+    totals = []
+    for out in outputs:
+        relative = torch.zeros_like(out.detach())
+        absolute = torch.zeros_like(relative)
+        if out.requires_grad and tracked:
+            grads = torch.autograd.grad(
+                out.sum(), [v for v, _ in tracked], retain_graph=True, allow_unused=True
+            )
+            for (_, scale), grad in zip(tracked, grads, strict=True):
+                if grad is not None:
+                    relative = relative + (grad.abs() * scale).expand_as(relative)
+                    absolute = absolute + grad.abs().expand_as(absolute)
+        totals.append((relative, absolute))
+    return totals
+
+
+def tape_bound(tape: Tape, points: torch.Tensor) -> torch.Tensor:
+    run = tape.run(columns(points, requires_grad=True), keep=True, track_constants=True)
+    scales = sensitivity(run.outputs, rounded(tape, run))
+    values = torch.stack(run.outputs, dim=1).detach()
+    relative = torch.stack([s[0] for s in scales], dim=1)
+    absolute = torch.stack([s[1] for s in scales], dim=1)
+    return running_bound(values, (relative, absolute), points.dtype)
+
+
+def find_edges(
+    tape: Tape, inputs: Sequence[torch.Tensor], wrt: Sequence[int], dtype: torch.dtype
+) -> Edges:
+    run = tape.run(inputs, keep=True, track_constants=True)
+    tracked = rounded(tape, run)
+    targets = [inputs[j] for j in wrt]
+    gaps = []
+    for node in tape.nodes:
+        for said, gap in _gaps_of(tape, node, [run.values[i] for i in node.args]):
+            if not isinstance(gap, torch.Tensor) or not gap.requires_grad:
+                continue
+            grads = torch.autograd.grad(gap.sum(), targets, retain_graph=True, allow_unused=True)
+            slope = torch.stack(
+                [torch.zeros_like(gap) if g is None else g for g in grads], dim=1
+            ).detach()
+            (scale,) = sensitivity([gap], tracked)
+            radius = running_bound(gap.detach(), scale, dtype)
+            gaps.append(Gap(said, gap.detach(), slope, radius))
+    return Edges(tuple(gaps))
+
+
+def complex_probes(points: torch.Tensor, wrt: Sequence[int], h: torch.Tensor) -> torch.Tensor:
+    complex_dtype = torch.complex128 if points.dtype == torch.float64 else torch.complex64
+    probes = []
+    for m in (1.0, 2.0):
+        for k, j in enumerate(wrt):
+            probe = points.to(complex_dtype)
+            probe[:, j] = probe[:, j] + 1j * m * h[:, k]
+            probes.append(probe)
+    return torch.cat(probes)

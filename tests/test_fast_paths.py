@@ -1,0 +1,152 @@
+"""The faster computations in paths/ against the ones they replaced (tests/slow_paths.py): the
+same numbers at every point, for every kind of first-order target and both dtypes. Bounds
+whose terms are now summed in another order are equal to a few roundings of the bound's own
+arithmetic; everything else is equal bit for bit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import slow_paths
+import torch
+from slow_paths import first_order_bounds as reference_bounds
+
+from diffcompare import engine
+from diffcompare.paths.edges import edges_at, find_edges
+from diffcompare.paths.error_model import eps
+from diffcompare.paths.finite_differences import COMPLEX_STEP, complex_probes
+from diffcompare.paths.first_order import first_order_bounds
+from diffcompare.paths.method_types import CompiledPrepared, columns, tape_bound
+from diffcompare.paths.targets import Entry, unit
+
+CASES = [
+    ("sin(x)*exp(-x**2/2)/(1+x**2)+log(1+x**2)*tanh(x)", {}),
+    ("sin(x*y)+x/y+exp(x-y)*log(z)", {}),
+    ("(x**2+3*x+1)**3+4*(x**2+3*x+1)+2", {}),
+    ("asin(x)*acos(x/2)+erf(x)", {}),  # backward formulas that amplify their roundings
+    ("max(x,y)*min(x,2*y)+abs(x-y)+relu(y)", {}),  # forward mode's rounding at min, max
+    ("x**(1/3)*pi+0.1*y+2**y", {}),  # rounded constants, a constant base
+    ("cosh(x)+sinh(x)", {}),  # a derivative that is a cancelling sum
+    ("sigmoid(x)*softplus(y)+atan(x*y)", {"wrt": "y"}),  # one variable of two
+    ("norm(x)+prod(x)*sum(x)+dot(x,x)", {"shapes": {"x": (3,)}}),  # reductions
+    ("x*y", {"shapes": {"x": (2,)}}),  # a Jacobian: one seed per output
+    ("[x*y, sin(x)+y]", {"vjp": (0.5, -2.0)}),
+    ("[x*y, sin(x)+y]", {"jvp": (1.5, -1.0)}),
+]
+
+
+def _points(setup: engine.Setup) -> torch.Tensor:
+    points = engine._sample(setup, 6, seed=3)
+    if "max" in setup.problem.text:  # and ties, where min and max select half each
+        tie = points[:1].clone()
+        tie[0, 1] = tie[0, 0]
+        points = torch.cat([points, tie])
+    if "asin" in setup.problem.text:  # and near 1, where asin's backward cancels
+        near = points[:1].clone()
+        near[0, 0] = 0.9999999 if points.dtype == torch.float64 else 0.999
+        points = torch.cat([points, near])
+    return points
+
+
+def _assert_same(new: torch.Tensor, old: torch.Tensor, dtype: torch.dtype) -> None:
+    assert new.shape == old.shape
+    assert torch.equal(new.isnan(), old.isnan()), (new, old)
+    finite = old.isfinite()
+    assert torch.equal(new[~finite], old[~finite])
+    # The same sums, taken in another order: equal to a few roundings of the bound itself.
+    gap = (new[finite] - old[finite]).abs()
+    assert bool((gap <= 4 * eps(dtype) * old[finite].abs()).all()), (new, old)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("text", "options"), CASES)
+def test_one_pass_bound_equals_the_per_edge_bound(text: str, options: dict, dtype: str) -> None:
+    setup = engine.prepared_setup(text, dtype=dtype, **options)
+    points = _points(setup)
+    new = first_order_bounds(setup.compiled, points)
+    old = reference_bounds(setup.compiled, points)
+    for a, b in zip(new, old, strict=True):
+        _assert_same(a, b, points.dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_higher_derivatives_inner_bound_is_the_same(dtype: str) -> None:
+    # What _higher_order_bounds asks of the first-order bound: the lower derivative's
+    # formulas, differentiated once more along the last direction.
+    setup = engine.prepared_setup("sin(x*y)*exp(x)+x**3/y", hessian=True, dtype=dtype)
+    prepared = setup.compiled
+    assert prepared.inner is not None
+    entries = prepared.target.entries
+    last = tuple(Entry(unit(len(entries), e), (x.dirs[-1],)) for e, x in enumerate(entries))
+    outer = replace(prepared.target, kind="jacobian", entries=last, order=1)
+    inner = CompiledPrepared(prepared.inner, outer)
+    points = _points(setup)
+    for a, b in zip(
+        first_order_bounds(inner, points), reference_bounds(inner, points), strict=True
+    ):
+        _assert_same(a, b, points.dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("text", "options"), CASES[:6])
+def test_stacked_sensitivity_gives_the_running_bound_term_by_term(
+    text: str, options: dict, dtype: str
+) -> None:
+    setup = engine.prepared_setup(text, dtype=dtype, **options)
+    points = _points(setup)
+    for tape in (setup.compiled.tape, setup.prepared["symbolic"].tape):
+        _assert_same(tape_bound(tape, points), slow_paths.tape_bound(tape, points), points.dtype)
+
+
+EDGED = [
+    "sin(x)*exp(-x**2/2)/(1+x**2)+log(1+x**2)*tanh(x)",
+    "sin(x*y)+x/y+exp(x-y)*log(z)",
+    "sqrt(x)*abs(y-1)+max(x,y)+tan(x)+acos(y/4)",
+    "norm(x)+max(x[0], x[2])",
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("text", EDGED)
+def test_edges_from_one_backward_pass_per_gap(text: str, dtype: str) -> None:
+    setup = engine.prepared_setup(text, dtype=dtype, shapes={"x": (3,)} if "norm" in text else None)
+    points = _points(setup)
+    tape, wrt = setup.compiled.tape, list(setup.compiled.wrt)
+    new = find_edges(tape, columns(points, True), wrt, points.dtype)
+    old = slow_paths.find_edges(tape, columns(points, True), wrt, points.dtype)
+    assert [g.what for g in new.gaps] == [g.what for g in old.gaps]
+    assert new.gaps, "every expression here has a kink, a pole or a domain edge"
+    for a, b in zip(new.gaps, old.gaps, strict=True):
+        assert torch.equal(a.value, b.value) and torch.equal(a.slope, b.slope)
+        _assert_same(a.radius, b.radius, points.dtype)
+
+
+def test_an_edge_is_worded_as_before_when_shown() -> None:
+    setup = engine.prepared_setup("sqrt(x)+tan(y)+log(x+y)+abs(x-1)")
+    on = torch.tensor([[1.0, 0.5]], dtype=torch.float64)
+    edges = edges_at(setup.compiled.tape, on, setup.compiled.wrt)
+    assert [g.what for g in edges.gaps] == [
+        "the edge of sqrt's domain where x = 0",
+        "a pole of tan near y",
+        "the edge of log's domain where x + y = 0",
+        "the kink of abs where x - 1 = 0",
+    ]
+    assert edges.describe(0) == ["the kink of abs where x - 1 = 0"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize(("variables", "wrt"), [(1, [0]), (3, [0, 1, 2]), (3, [2]), (4, [3, 1])])
+def test_complex_probes_are_the_ones_made_a_variable_at_a_time(
+    variables: int, wrt: list[int], dtype: torch.dtype
+) -> None:
+    generator = torch.Generator().manual_seed(variables)
+    low = -200 if dtype == torch.float64 else -30
+    scale = 10.0 ** torch.randint(low, 3, (6, variables), generator=generator)
+    points = (torch.randn(6, variables, generator=generator, dtype=torch.float64) * scale).to(dtype)
+    points[0, 0], points[1, -1] = -0.0, 0.0  # complex addition turns -0 + 0 into +0
+    h = COMPLEX_STEP * points[:, wrt].abs().clamp(min=1.0)
+    new, old = complex_probes(points, wrt, h), slow_paths.complex_probes(points, wrt, h)
+    assert new.dtype == old.dtype
+    for a, b in ((new.real, old.real), (new.imag, old.imag)):
+        assert torch.equal(a, b) and torch.equal(a.signbit(), b.signbit())
