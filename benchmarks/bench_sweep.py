@@ -15,7 +15,7 @@ so a ratio of 10-30 is the expected cost of the checking, not overhead.
 
 Run from the repository root:
     .venv/bin/python benchmarks/bench_sweep.py               # 1,000,000 points
-    .venv/bin/python benchmarks/bench_sweep.py --points 100000
+    .venv/bin/python benchmarks/bench_sweep.py --points 100000 --rounds 5
 
 lambdify is safe here: the expression is this file's constant, never user text.
 """
@@ -23,7 +23,9 @@ lambdify is safe here: the expression is this file's constant, never user text.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
+from collections.abc import Callable
 
 import sympy
 import torch
@@ -37,18 +39,16 @@ def _by_hand(x: torch.Tensor) -> torch.Tensor:
     return torch.sin(x) * torch.exp(-(x**2) / 2) / (1 + x**2)
 
 
-def _best(work: object, repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()  # type: ignore[operator]
-        best = min(best, time.perf_counter() - start)
-    return best
+def _timed(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     n = args.points
     xs = torch.linspace(-3, 3, n, dtype=torch.float64)
@@ -61,25 +61,37 @@ def main() -> None:
     formula = sympy.sin(symbol) * sympy.exp(-(symbol**2) / 2) / (1 + symbol**2)
     derivative = sympy.lambdify(symbol, sympy.diff(formula, symbol), "numpy")
     array = xs.numpy()
+    baselines: dict[str, Callable[[], object]] = {
+        "hand-written torch autograd": autograd,
+        "lambdify(sympy.diff) (numpy)": lambda: derivative(array),
+    }
 
-    start = time.perf_counter()
-    report = sweep(EXPR, "x=-3:3", n)
-    ours = time.perf_counter() - start
-    rows = [
-        ("hand-written torch autograd", _best(autograd)),
-        ("lambdify(sympy.diff) (numpy)", _best(lambda: derivative(array))),
-    ]
+    cold = _timed(lambda: sweep(EXPR, "x=-3:3", 1000))
     print(
         f"sweep of {EXPR} at {n:,} points, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} thread(s)"
+        f"{torch.get_num_threads()} thread(s); first call (prepare + 1,000 points): {cold:.2f} s"
     )
+    # Rounds interleave diffcompare and the baselines, so that a load that comes and goes
+    # on the machine weighs on both sides of each ratio alike; the median ratio is reported.
+    ratios: dict[str, list[float]] = {name: [] for name in baselines}
+    print(f"{'round':>5} {'sweep s':>8} " + " ".join(f"{name:>30}" for name in baselines))
+    for k in range(args.rounds):
+        report = sweep(EXPR, "x=-3:3", n)  # warm-up of the allocator at this size
+        ours = _timed(lambda: sweep(EXPR, "x=-3:3", n))
+        cells = []
+        for name, work in baselines.items():
+            work()
+            seconds = min(_timed(work) for _ in range(3))
+            ratios[name].append(ours / seconds)
+            cells.append(f"{seconds:9.3f} s = {ours / seconds:6.1f}x")
+        print(f"{k + 1:>5} {ours:8.2f} " + " ".join(f"{c:>30}" for c in cells))
     print(
-        f"diffcompare.sweep: {ours:.2f} s (reference at {report.referenced} points: "
-        f"{report.reference_seconds:.2f} s), verdict {report.verdict}"
+        f"verdict {report.verdict}; reference at {report.referenced} points "
+        f"({report.reference_seconds:.2f} s of the sweep)"
     )
-    print(f"{'baseline':32} {'seconds':>9} {'ratio':>7}")
-    for name, seconds in rows:
-        print(f"{name:32} {seconds:9.3f} {ours / seconds:7.1f}")
+    for name, values in ratios.items():
+        print(f"median ratio to {name}: {statistics.median(values):.1f}x")
+    print("target: <= 20x hand-written torch autograd")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import torch
 
 from diffcompare.errors import InputError, UsageError
+from diffcompare.explanation.build import clear_cache as clear_explanations
 from diffcompare.judging.verdicts import Context, estimate, judge
 from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem, point_values
@@ -44,8 +45,10 @@ _SETUPS: Memo[Setup] = Memo(CACHE_SIZE)
 
 
 def clear_cache() -> None:
-    """Forget every prepared problem (after changing a SymPy rule or an op-table row)."""
+    """Forget every prepared problem and explanation (after changing a SymPy rule or an
+    op-table row)."""
     _SETUPS.cache_clear()
+    clear_explanations()
 
 
 def compare(

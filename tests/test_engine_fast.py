@@ -157,3 +157,40 @@ def test_a_comparison_never_imports_torch_dynamo() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_explain_prepares_a_text_once_for_many_points() -> None:
+    from diffcompare.explanation import build
+
+    engine.clear_cache()
+    first = build.explain("sin(x*y)+x/y", {"x": 1.0, "y": 2.0})
+    misses = build._PREPARED.misses
+    again = build.explain("sin(x*y)+x/y", {"x": 0.5, "y": -3.0})
+    assert build._PREPARED.misses == misses  # the second point derived and compiled nothing
+    assert again.point == (0.5, -3.0) and first.point == (1.0, 2.0)
+    # The cached explanation is the one an uncached run gives at that point.
+    engine.clear_cache()
+    assert len(build._PREPARED) == 0
+    assert build.explain("sin(x*y)+x/y", {"x": 0.5, "y": -3.0}) == again
+
+
+def test_no_autograd_graph_outlives_a_call() -> None:
+    """The cache keeps compiled tapes, never a tensor that holds an autograd graph (a kept
+    graph would pin its inputs' memory for as long as the entry lives)."""
+    import gc
+
+    import torch
+
+    def graphs() -> int:
+        gc.collect()
+        return sum(
+            1
+            for o in gc.get_objects()
+            if issubclass(type(o), torch.Tensor) and o.grad_fn is not None
+        )
+
+    before = graphs()  # other tests in this process may hold graphs of their own
+    for k in range(1, 8):
+        diffcompare.compare(f"sin({k}*x)*exp(-y)+x**2/y", at={"x": 0.3, "y": 1.7})
+        diffcompare.explain(f"sin({k}*x)*exp(-y)+x**2/y", {"x": 0.3, "y": 1.7})
+    assert graphs() <= before
