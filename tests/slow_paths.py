@@ -4,8 +4,8 @@ check the faster ones give the same numbers (tests/test_fast_paths.py):
 - the first-order bound of automatic differentiation, with a separate reverse pass for the
   adjoints and one forward-mode application of each op per edge of the graph (now
   paths/first_order.py, one taped pass per seed);
-- the sensitivity of a tape's outputs to its roundings, summed term by term (now stacked);
-- the complex-step probes, one variable at a time (now built at once);
+- the sensitivity of a tape's outputs to its roundings, summed term by term (the bound and
+  the edges now sum them stacked);
 - the edges, with one backward pass for a gap's slope and another for its radius."""
 
 from __future__ import annotations
@@ -195,15 +195,6 @@ def sensitivity(
     return totals
 
 
-def tape_bound(tape: Tape, points: torch.Tensor) -> torch.Tensor:
-    run = tape.run(columns(points, requires_grad=True), keep=True, track_constants=True)
-    scales = sensitivity(run.outputs, rounded(tape, run))
-    values = torch.stack(run.outputs, dim=1).detach()
-    relative = torch.stack([s[0] for s in scales], dim=1)
-    absolute = torch.stack([s[1] for s in scales], dim=1)
-    return running_bound(values, (relative, absolute), points.dtype)
-
-
 def find_edges(
     tape: Tape, inputs: Sequence[torch.Tensor], wrt: Sequence[int], dtype: torch.dtype
 ) -> Edges:
@@ -223,14 +214,3 @@ def find_edges(
             radius = running_bound(gap.detach(), scale, dtype)
             gaps.append(Gap(said, gap.detach(), slope, radius))
     return Edges(tuple(gaps))
-
-
-def complex_probes(points: torch.Tensor, wrt: Sequence[int], h: torch.Tensor) -> torch.Tensor:
-    complex_dtype = torch.complex128 if points.dtype == torch.float64 else torch.complex64
-    probes = []
-    for m in (1.0, 2.0):
-        for k, j in enumerate(wrt):
-            probe = points.to(complex_dtype)
-            probe[:, j] = probe[:, j] + 1j * m * h[:, k]
-            probes.append(probe)
-    return torch.cat(probes)

@@ -119,8 +119,15 @@ def _complex_estimate(
     the step 2h, where it is trusted, and which op nodes' imaginary parts are exactly 0 at
     the step h (nodes, wrt, points)."""
     wrt = list(prepared.wrt)
+    complex_dtype = torch.complex128 if points.dtype == torch.float64 else torch.complex64
+    probes = []
+    for m in (1.0, 2.0):
+        for k, j in enumerate(wrt):
+            probe = points.to(complex_dtype)
+            probe[:, j] = probe[:, j] + 1j * m * h[:, k]
+            probes.append(probe)
     with torch.no_grad():
-        run = prepared.tape.run(columns(complex_probes(points, wrt, h)), keep=True)
+        run = prepared.tape.run(columns(torch.cat(probes)), keep=True)
     n, w = points.shape[0], len(wrt)
     (f,) = run.outputs
     parts = f.imag.reshape(2, w, n)
@@ -128,29 +135,15 @@ def _complex_estimate(
     two = (parts[1] / (2 * h.T)).T
     normal = torch.finfo(points.dtype).smallest_normal
     lost = (h < normal).T.repeat(2, 1).reshape(-1)
-    complex_values = [v for v in run.values if isinstance(v, torch.Tensor) and v.is_complex()]
-    zeros = torch.zeros(0, w, n, dtype=torch.bool)
-    if complex_values:
-        # Every node's imaginary part at once: (nodes, probes).
-        imaginary = torch.stack([v.imag.expand(lost.shape) for v in complex_values]).abs()
-        lost = lost | ((imaginary > 0) & (imaginary < normal)).any(dim=0)
-        zeros = (imaginary == 0).reshape(-1, 2, w, n)[:, 0]
+    zero = []
+    for value in run.values:
+        if isinstance(value, torch.Tensor) and value.is_complex():
+            imaginary = value.imag.abs().expand(lost.shape)
+            lost = lost | ((imaginary > 0) & (imaginary < normal))
+            zero.append((imaginary == 0).reshape(2, w, n)[0])
     trusted = ~lost.reshape(2, w, n).any(dim=0).T & one.isfinite() & two.isfinite()
+    zeros = torch.stack(zero) if zero else torch.zeros(0, w, n, dtype=torch.bool)
     return one, (one - two).abs() / 3, trusted, zeros
-
-
-def complex_probes(points: torch.Tensor, wrt: Sequence[int], h: torch.Tensor) -> torch.Tensor:
-    """The points moved by i m h along each wrt variable in turn, m = 1 then 2: shape
-    (2 wrt points, variables), ordered by multiple, then variable, then point. The moved
-    component is x + i m h as complex addition forms it (its real part x + 0)."""
-    n, v, w = points.shape[0], points.shape[1], len(wrt)
-    moved = torch.zeros(w, v, dtype=torch.bool)
-    moved[range(w), list(wrt)] = True
-    moved = moved[None, :, None, :]  # (multiple, wrt, point, variable)
-    multiples = torch.tensor([1.0, 2.0], dtype=points.dtype)[:, None, None, None]
-    imaginary = torch.where(moved, multiples * h.T[None, :, :, None], 0.0)
-    real = torch.where(moved, points + 0.0, points).expand(2, w, n, v)
-    return torch.complex(real, imaginary).reshape(2 * w * n, v)
 
 
 def _one_sided_differences(prepared: CompiledPrepared, points: torch.Tensor) -> Differences:

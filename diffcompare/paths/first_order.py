@@ -29,7 +29,7 @@ from diffcompare.paths.error_model import (
     backward_rounding,
     rounded,
     running_bound,
-    sensitivity,
+    sum_terms,
 )
 from diffcompare.paths.forward_mode import DUAL_LEVEL, TANGENT_ELEMENTS, dual, tangent_of
 from diffcompare.paths.method_types import CompiledPrepared, columns
@@ -134,9 +134,20 @@ def _along(
 def _sensitivity(
     outputs: Sequence[torch.Tensor], values: Rounded
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """error_model.sensitivity of the `outputs`, stacked: shape (points, outputs) each."""
-    scales = sensitivity(outputs, values)
-    return torch.stack([s[0] for s in scales], dim=1), torch.stack([s[1] for s in scales], dim=1)
+    """error_model.sensitivity of the `outputs`, each output's terms summed stacked: shape
+    (points, outputs) each."""
+    tracked = [(v, r) for v, r in values if v.requires_grad]
+    relative, absolute = [], []
+    for out in outputs:
+        grads: Sequence[torch.Tensor | None] = [None] * len(tracked)
+        if out.requires_grad and tracked:
+            grads = torch.autograd.grad(
+                out.sum(), [v for v, _ in tracked], retain_graph=True, allow_unused=True
+            )
+        total = sum_terms(out.detach(), grads, [r for _, r in tracked])
+        relative.append(total[0])
+        absolute.append(total[1])
+    return torch.stack(relative, dim=1), torch.stack(absolute, dim=1)
 
 
 def _edge_terms(
