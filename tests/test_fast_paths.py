@@ -5,10 +5,14 @@ arithmetic; everything else is equal bit for bit."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
+from fractions import Fraction
 
 import pytest
 import slow_paths
+import slow_reference
+import sympy
 import torch
 from slow_paths import first_order_bounds as reference_bounds
 
@@ -17,6 +21,7 @@ from diffcompare.paths.edges import edges_at, find_edges
 from diffcompare.paths.error_model import eps
 from diffcompare.paths.first_order import first_order_bounds
 from diffcompare.paths.method_types import CompiledPrepared, columns
+from diffcompare.paths.reference import reference
 from diffcompare.paths.targets import Entry, unit
 
 CASES = [
@@ -121,3 +126,56 @@ def test_an_edge_is_worded_as_before_when_shown() -> None:
         "the kink of abs where x - 1 = 0",
     ]
     assert edges.describe(0) == ["the kink of abs where x - 1 = 0"]
+
+
+def _formulas(text: str, **options: object) -> tuple[tuple[sympy.Expr, ...], tuple]:
+    setup = engine.prepared_setup(text, **options)  # type: ignore[arg-type]
+    return (*setup.problem.outputs, *setup.derivatives.raw), setup.problem.variables
+
+
+x, y = sympy.symbols("x y", real=True)
+_HANDMADE = (
+    sympy.Add(sympy.sin(x), -sympy.sin(x), evaluate=False),  # a rounded zero: doubted
+    sympy.exp(x / 10**120) - 1,  # 0 at 70 and 100 digits, 1e-120 x at 160
+    sympy.sign(sympy.exp(x / 10**120) - 1) + y,
+    sympy.Abs(x - 1) * sympy.sign(x - 1) + sympy.Heaviside(x - 1),  # branches
+    sympy.DiracDelta(x - 1) + sympy.DiracDelta(x),
+    x + 1,  # found by has() inside x + y + 1
+    x + y + 1,
+    sympy.sin(10**250 * x),  # precisions that never agree: evalf decides
+    sympy.I * x,  # no row: evalf
+    x * sympy.Symbol("q"),  # not a variable: evalf
+    sympy.pi * x + sympy.E + sympy.Float("0.1", 30) * y,
+    sympy.log(x - 2) + sympy.oo * 0 + sympy.sqrt(y - 3),  # no real value at some points
+    sympy.Integer(7),
+)
+
+
+@pytest.mark.parametrize(
+    ("formulas", "variables"),
+    [
+        _formulas("sin(x)*exp(-x**2/2)/(1+x**2)+log(1+x**2)*tanh(x)"),
+        _formulas("sin(x*y)+x/y+exp(x-y)*log(z)"),
+        _formulas("abs(x-1)*max(x,y)+relu(y)+sqrt(x)", hessian=True),
+        _formulas("asin(x)+erf(y)*sigmoid(x)+softplus(x*y)+atan(y)**3"),
+        _formulas("norm(x)+prod(x)+dot(x,x)+mean(x)", shapes={"x": (3,)}),
+        (_HANDMADE, (x, y)),
+    ],
+)
+def test_the_compiled_reference_gives_the_same_table(
+    formulas: tuple[sympy.Expr, ...], variables: tuple
+) -> None:
+    generator = random.Random(len(formulas))
+    points: list[list[float | Fraction]] = [
+        [generator.uniform(-3.0, 3.0) for _ in variables] for _ in range(6)
+    ]
+    points += [[1.0] * len(variables), [0.0] * len(variables), [Fraction(1, 3)] * len(variables)]
+    points.append([1.0 + 2.0**-52] + [2.5] * (len(variables) - 1))  # just off a kink
+    new = reference(formulas, variables, points)
+    old = slow_reference.reference(formulas, variables, points)
+    assert new == old
+    assert all(
+        type(a) is type(b) and (a is None or a == b)
+        for row_a, row_b in zip(new, old, strict=True)
+        for a, b in zip(row_a, row_b, strict=True)
+    )
