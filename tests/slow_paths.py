@@ -4,8 +4,7 @@ check the faster ones give the same numbers (tests/test_fast_paths.py):
 - the first-order bound of automatic differentiation, with a separate reverse pass for the
   adjoints and one forward-mode application of each op per edge of the graph (now
   paths/first_order.py, one taped pass per seed);
-- the sensitivity of a tape's outputs to its roundings, summed term by term (the bound and
-  the edges now sum them stacked);
+- the sensitivity of a tape's outputs to its roundings, summed term by term (now stacked);
 - the edges, with one backward pass for a gap's slope and another for its radius."""
 
 from __future__ import annotations
@@ -193,6 +192,15 @@ def sensitivity(
                     absolute = absolute + grad.abs().expand_as(absolute)
         totals.append((relative, absolute))
     return totals
+
+
+def tape_bound(tape: Tape, points: torch.Tensor) -> torch.Tensor:
+    run = tape.run(columns(points, requires_grad=True), keep=True, track_constants=True)
+    scales = sensitivity(run.outputs, rounded(tape, run))
+    values = torch.stack(run.outputs, dim=1).detach()
+    relative = torch.stack([s[0] for s in scales], dim=1)
+    absolute = torch.stack([s[1] for s in scales], dim=1)
+    return running_bound(values, (relative, absolute), points.dtype)
 
 
 def find_edges(

@@ -20,7 +20,7 @@ from diffcompare import engine
 from diffcompare.paths.edges import edges_at, find_edges
 from diffcompare.paths.error_model import eps
 from diffcompare.paths.first_order import first_order_bounds
-from diffcompare.paths.method_types import CompiledPrepared, columns
+from diffcompare.paths.method_types import CompiledPrepared, columns, tape_bound
 from diffcompare.paths.reference import reference
 from diffcompare.paths.targets import Entry, unit
 
@@ -90,6 +90,17 @@ def test_a_higher_derivatives_inner_bound_is_the_same(dtype: str) -> None:
         first_order_bounds(inner, points), reference_bounds(inner, points), strict=True
     ):
         _assert_same(a, b, points.dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("text", "options"), CASES[:6])
+def test_stacked_sensitivity_gives_the_running_bound_term_by_term(
+    text: str, options: dict, dtype: str
+) -> None:
+    setup = engine.prepared_setup(text, dtype=dtype, **options)
+    points = _points(setup)
+    for tape in (setup.compiled.tape, setup.prepared["symbolic"].tape):
+        _assert_same(tape_bound(tape, points), slow_paths.tape_bound(tape, points), points.dtype)
 
 
 EDGED = [

@@ -93,10 +93,7 @@ def sensitivity(
             grads = torch.autograd.grad(
                 out.sum(), [v for v, _ in tracked], retain_graph=True, allow_unused=True
             )
-            for (_, scale), grad in zip(tracked, grads, strict=True):
-                if grad is not None:
-                    relative = relative + (grad.abs() * scale).expand_as(relative)
-                    absolute = absolute + grad.abs().expand_as(absolute)
+            relative, absolute = sum_terms(relative, grads, [r for _, r in tracked])
         totals.append((relative, absolute))
     return totals
 
