@@ -7,11 +7,12 @@ derivative computation's share is the sum over the graph's edges u -> a of
 |adj(a) da/du| |du/dx|, the product each backward step (or forward step) rounds.
 
 Each edge's adj(a) da/du is what reverse mode sends along that edge: the run passes every
-use of a tracked value through its own alias (a view), so the one backward pass of a seed
-that gives the derivative also gives, as the gradients of the aliases, every edge's share,
-and as the gradients of the few nodes whose backward formula amplifies its own roundings
-(asin, tanh, pow) or whose forward rule does (min, max), their adjoints. The tangents du/dx
-come from one forward-mode pass per batch of wrt directions.
+use of a value used more than once through its own alias (a view), so the one backward pass
+of a seed that gives the derivative also gives every edge's share, as the gradient of its
+alias (or of the value, used once), and, as their gradients, the adjoints of the few nodes
+whose backward formula amplifies its own roundings (asin, tanh, pow) or whose forward rule
+does (min, max). The tangents du/dx come from one forward-mode pass per batch of wrt
+directions.
 """
 
 from __future__ import annotations
@@ -45,17 +46,22 @@ def first_order_bounds(prepared: CompiledPrepared, points: torch.Tensor) -> Boun
     entries = prepared.target.entries
     n = points.shape[0]
     inputs = columns(points, requires_grad=True)
-    edges: list[tuple[int, int]] = []  # (op node, argument position), one per alias
-    aliases: list[torch.Tensor] = []
+    edges: list[tuple[int, int]] = []  # (op node, argument position) of each tracked use
+    aliases: list[torch.Tensor] = []  # what the use's share is the gradient of
+    shared = _shared(tape)
 
     def use(i: int, position: int, value: Any) -> Any:
+        arg = tape.nodes[i].args[position]
         if (
             isinstance(value, torch.Tensor)
             and value.requires_grad
-            and tape.nodes[tape.nodes[i].args[position]].value is None
+            and tape.nodes[arg].value is None
         ):
-            alias = value.view_as(value)
             edges.append((i, position))
+            if arg not in shared:  # its one use: its own gradient is the use's share
+                aliases.append(value)
+                return value
+            alias = value.view_as(value)
             aliases.append(alias)
             return alias
         return value
@@ -89,6 +95,19 @@ def first_order_bounds(prepared: CompiledPrepared, points: torch.Tensor) -> Boun
         running_bound(result, (relative, absolute), points.dtype),
         running_bound(result, (relative + ties, absolute), points.dtype),
     )
+
+
+def _shared(tape: Tape) -> set[int]:
+    """The nodes used more than once (as an op's argument, or as an output): only their
+    uses need an alias each to tell their shares apart."""
+    seen: set[int] = set(tape.outputs)
+    shared: set[int] = set()
+    for node in tape.nodes:
+        for arg in node.args:
+            if arg in seen:
+                shared.add(arg)
+            seen.add(arg)
+    return shared
 
 
 def _amplifies(op: Op | None) -> bool:
@@ -172,20 +191,16 @@ def _edge_terms(
     ties = torch.zeros_like(total)
     if not edges:
         return total, ties
-    # Constants as the numbers they are (backward_rounding reads them so), tensors detached.
-    plain: list[Any] = [
-        node.value if node.value is not None else v.detach() if isinstance(v, torch.Tensor) else v
-        for node, v in zip(tape.nodes, run.values, strict=True)
-    ]
     per_edge = {seed: torch.zeros(w, n, dtype=points.dtype) for seed in shares}
     per_tie = {seed: torch.zeros(w, n, dtype=points.dtype) for seed in shares}
     ops = {i: tape.nodes[i].op for i, _ in edges}
     marked = [(e, i, p) for e, (i, p) in enumerate(edges) if _amplifies(ops[i]) or _tied(ops[i])]
-    amplified = {
-        e: backward_rounding(tape.nodes[i], [plain[a] for a in tape.nodes[i].args], plain[i], p)
-        for e, i, p in marked
-        if _amplifies(ops[i])
-    }
+    amplified = {}
+    for e, i, p in marked:
+        if _amplifies(ops[i]):
+            *args, value = _plain(tape, run, i)
+            amplified[e] = backward_rounding(tape.nodes[i], args, value, p)
+    used = [tape.nodes[i].args[p] for i, p in edges]  # the node each edge leaves
     group = max(1, TANGENT_ELEMENTS // max(n, 1))
     for start in range(0, w, group):
         ks = slice(start, min(w, start + group))
@@ -193,24 +208,25 @@ def _edge_terms(
         with DUAL_LEVEL, warnings.catch_warnings(), fwad.dual_level():
             warnings.simplefilter("ignore", DeprecationWarning)
             tangents = _tangents(tape, inputs, wrt[ks])
-        sizes: dict[int, torch.Tensor] = {}
-        for i, p in edges:
-            a = tape.nodes[i].args[p]
-            if a not in sizes and tangents[a] is not None:
-                sizes[a] = tangents[a].abs().expand(shape)  # type: ignore[union-attr]
+        # |du/dx| of every node an edge leaves, at once: (nodes, directions, points).
+        row = {
+            a: r for r, a in enumerate(dict.fromkeys(a for a in used if tangents[a] is not None))
+        }
+        if not row:
+            continue
+        sizes = torch.stack([tangents[a].expand(shape) for a in row]).abs()  # type: ignore[union-attr]
         for seed, found in shares.items():
-            used = [
-                (s, sizes[tape.nodes[i].args[p]])
-                for s, (i, p) in zip(found, edges, strict=True)
-                if s is not None and tape.nodes[i].args[p] in sizes
+            kept = [
+                (s, row[a]) for s, a in zip(found, used, strict=True) if s is not None and a in row
             ]
-            if used:
-                share = torch.stack([s.expand(n) for s, _ in used])[:, None, :]
-                per_edge[seed][ks] += (share * torch.stack([t for _, t in used])).sum(dim=0)
-            for e, i, p in marked:
-                t = sizes.get(tape.nodes[i].args[p])
-                if t is None:
+            if kept:
+                share = torch.stack([s.expand(n) for s, _ in kept])[:, None, :]
+                index = torch.tensor([r for _, r in kept])
+                per_edge[seed][ks] += (share * sizes[index]).sum(dim=0)
+            for e, i, _ in marked:
+                if used[e] not in row:
                     continue
+                t = sizes[row[used[e]]]
                 weight = adjoints[seed][i]
                 if _tied(ops[i]):
                     per_tie[seed][ks] += weight * t
@@ -221,6 +237,16 @@ def _edge_terms(
         total[:, column] = (c * per_edge[entry.seed]).sum(dim=0)
         ties[:, column] = (c * per_tie[entry.seed]).sum(dim=0)
     return total, ties
+
+
+def _plain(tape: Tape, run: Run, i: int) -> list[Any]:
+    """Node i's arguments, then its value, as backward_rounding reads them: constants as the
+    numbers they are, tensors detached."""
+    values = []
+    for a in (*tape.nodes[i].args, i):
+        node, v = tape.nodes[a], run.values[a]
+        values.append(node.value if node.value is not None else v.detach())
+    return values
 
 
 def _tangents(
