@@ -5,7 +5,8 @@ check the faster ones give the same numbers (tests/test_fast_paths.py):
   adjoints and one forward-mode application of each op per edge of the graph (now
   paths/first_order.py, one taped pass per seed);
 - the sensitivity of a tape's outputs to its roundings, summed term by term (now stacked);
-- the edges, with one backward pass for a gap's slope and another for its radius."""
+- the edges, with one backward pass for a gap's slope and another for its radius;
+- the complex-step estimate, which looked at each node's imaginary part in turn."""
 
 from __future__ import annotations
 
@@ -222,3 +223,37 @@ def find_edges(
             radius = running_bound(gap.detach(), scale, dtype)
             gaps.append(Gap(said, gap.detach(), slope, radius))
     return Edges(tuple(gaps))
+
+
+def complex_estimate(
+    prepared: CompiledPrepared, points: torch.Tensor, h: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The complex-step derivative with steps h (points, wrt), its truncation estimate from
+    the step 2h, where it is trusted, and which op nodes' imaginary parts are exactly 0 at
+    the step h (nodes, wrt, points)."""
+    wrt = list(prepared.wrt)
+    complex_dtype = torch.complex128 if points.dtype == torch.float64 else torch.complex64
+    probes = []
+    for m in (1.0, 2.0):
+        for k, j in enumerate(wrt):
+            probe = points.to(complex_dtype)
+            probe[:, j] = probe[:, j] + 1j * m * h[:, k]
+            probes.append(probe)
+    with torch.no_grad():
+        run = prepared.tape.run(columns(torch.cat(probes)), keep=True)
+    n, w = points.shape[0], len(wrt)
+    (f,) = run.outputs
+    parts = f.imag.reshape(2, w, n)
+    one = (parts[0] / h.T).T
+    two = (parts[1] / (2 * h.T)).T
+    normal = torch.finfo(points.dtype).smallest_normal
+    lost = (h < normal).T.repeat(2, 1).reshape(-1)
+    zero = []
+    for value in run.values:
+        if isinstance(value, torch.Tensor) and value.is_complex():
+            imaginary = value.imag.abs().expand(lost.shape)
+            lost = lost | ((imaginary > 0) & (imaginary < normal))
+            zero.append((imaginary == 0).reshape(2, w, n)[0])
+    trusted = ~lost.reshape(2, w, n).any(dim=0).T & one.isfinite() & two.isfinite()
+    zeros = torch.stack(zero) if zero else torch.zeros(0, w, n, dtype=torch.bool)
+    return one, (one - two).abs() / 3, trusted, zeros

@@ -19,6 +19,7 @@ from slow_paths import first_order_bounds as reference_bounds
 from diffcompare import engine
 from diffcompare.paths.edges import edges_at, find_edges
 from diffcompare.paths.error_model import eps
+from diffcompare.paths.finite_differences import COMPLEX_STEP, _complex_estimate
 from diffcompare.paths.first_order import first_order_bounds
 from diffcompare.paths.method_types import CompiledPrepared, columns, tape_bound
 from diffcompare.paths.reference import reference
@@ -190,3 +191,25 @@ def test_the_compiled_reference_gives_the_same_table(
         for row_a, row_b in zip(new, old, strict=True)
         for a, b in zip(row_a, row_b, strict=True)
     )
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("text", [*EDGED[:2], "x**2*y+x**3+sin(x)*exp(y)", "1/x+log(x)*y"])
+def test_the_complex_step_sees_every_nodes_imaginary_part_at_once(text: str, dtype: str) -> None:
+    setup = engine.prepared_setup(text, dtype=dtype)
+    points = _points(setup)
+    tiny = points[:1].clone()
+    # Imaginary parts that fall below the normal range (2 x h) or to 0 (3 x^2 h).
+    tiny[0, 0] = 1e-150 if dtype == "float64" else 1e-10
+    points = torch.cat([points, tiny])
+    prepared = setup.compiled
+    scale = points[:, list(prepared.wrt)].abs()
+    for h in (COMPLEX_STEP * scale.clamp(min=1.0), COMPLEX_STEP * scale.clamp(max=1.0)):
+        new = _complex_estimate(prepared, points, h)
+        old = slow_paths.complex_estimate(prepared, points, h)
+        if text.startswith("x**2"):
+            assert not bool(old[2].all()), "some estimate is not trusted"
+            assert bool(old[3].any()) and not bool(old[3].all()), "some imaginary part is 0"
+        for a, b in zip(new, old, strict=True):
+            assert torch.equal(a.isnan(), b.isnan())
+            assert torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0))

@@ -135,14 +135,15 @@ def _complex_estimate(
     two = (parts[1] / (2 * h.T)).T
     normal = torch.finfo(points.dtype).smallest_normal
     lost = (h < normal).T.repeat(2, 1).reshape(-1)
-    zero = []
-    for value in run.values:
-        if isinstance(value, torch.Tensor) and value.is_complex():
-            imaginary = value.imag.abs().expand(lost.shape)
-            lost = lost | ((imaginary > 0) & (imaginary < normal))
-            zero.append((imaginary == 0).reshape(2, w, n)[0])
+    complex_values = [v for v in run.values if isinstance(v, torch.Tensor) and v.is_complex()]
+    zeros = torch.zeros(0, w, n, dtype=torch.bool)
+    if complex_values:
+        # Every node's imaginary part at once, (nodes, probes): a few torch calls, not a few
+        # per node.
+        imaginary = torch.stack([v.imag.expand(lost.shape) for v in complex_values]).abs()
+        lost = lost | ((imaginary > 0) & (imaginary < normal)).any(dim=0)
+        zeros = (imaginary == 0).reshape(-1, 2, w, n)[:, 0]
     trusted = ~lost.reshape(2, w, n).any(dim=0).T & one.isfinite() & two.isfinite()
-    zeros = torch.stack(zero) if zero else torch.zeros(0, w, n, dtype=torch.bool)
     return one, (one - two).abs() / 3, trusted, zeros
 
 
