@@ -21,6 +21,7 @@ import torch
 from diffcompare.errors import DiffCompareError
 from diffcompare.language.ops import BY_NODE, OPS, Op
 from diffcompare.language.problem import Problem
+from diffcompare.paths.memo import Memo
 
 
 class CompileError(DiffCompareError):
@@ -270,13 +271,22 @@ def apply_node(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:
 
 
 def _exact(node: Node, dtype: torch.dtype) -> bool:
-    """Whether `dtype` holds the constant node's exact value."""
+    """Whether `dtype` holds the constant node's exact value (known once per constant: every
+    run that tracks constants asks)."""
     assert node.value is not None
-    if not math.isfinite(node.value):  # a non-real constant: nothing to round
+    value = node.value
+    if not math.isfinite(value):  # a non-real constant: nothing to round
         return True
-    if dtype == torch.float32 and float(torch.tensor(node.value, dtype=dtype)) != node.value:
+    return _EXACT.get((node.expr, value, dtype), lambda: _holds(node.expr, value, dtype))
+
+
+def _holds(expr: sympy.Expr, value: float, dtype: torch.dtype) -> bool:
+    if dtype == torch.float32 and float(torch.tensor(value, dtype=dtype)) != value:
         return False
-    return bool(node.expr == sympy.Rational(*Fraction(node.value).as_integer_ratio()))
+    return bool(expr == sympy.Rational(*Fraction(value).as_integer_ratio()))
+
+
+_EXACT: Memo[bool] = Memo(4096)
 
 
 def _shaped(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:

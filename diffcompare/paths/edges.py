@@ -141,7 +141,8 @@ def find_edges(
     tracked = [(v, r) for v, r in rounded(tape, run) if v.requires_grad]
     targets = [inputs[j] for j in wrt]
     gaps = []
-    for node in tape.nodes:
+    for index in _edged(tape):
+        node = tape.nodes[index]
         for said, gap in _gaps_of(tape, node, [run.values[i] for i in node.args]):
             if not isinstance(gap, torch.Tensor) or not gap.requires_grad:
                 continue
@@ -161,6 +162,29 @@ def find_edges(
             radius = running_bound(value, scale, dtype)
             gaps.append(Gap(said, value, slope, radius))
     return Edges(tuple(gaps))
+
+
+_EDGED: dict[int, tuple[tuple[Node, ...], tuple[int, ...]]] = {}
+_EDGED_LOCK = threading.Lock()
+EDGED_TAPES = 256
+"""Tapes whose nodes with edges are remembered (by identity, keeping the nodes alive)."""
+
+
+def _edged(tape: Tape) -> tuple[int, ...]:
+    """The positions of the tape's nodes that have kinks, poles or domain edges: known once
+    per tape, so a batch looks only at those."""
+    nodes = tape.nodes
+    kept = _EDGED.get(id(nodes))
+    if kept is not None and kept[0] is nodes:
+        return kept[1]
+    found = tuple(
+        i for i, node in enumerate(nodes) if _gaps_of(tape, node, [None] * len(node.args))
+    )
+    with _EDGED_LOCK:
+        while len(_EDGED) >= EDGED_TAPES:
+            del _EDGED[next(iter(_EDGED))]
+        _EDGED[id(nodes)] = (nodes, found)
+    return found
 
 
 def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[Said, object]]:
