@@ -55,8 +55,9 @@ def rounded(tape: Tape, run: Run) -> Rounded:
         for node, value in zip(tape.nodes, run.values, strict=True):
             if node.op is None:
                 continue
-            scale = value.detach().abs()
-            if node.op.rounding is not None:
+            if node.op.rounding is None:
+                scale = value.detach().abs()
+            else:
                 args = [_plain(run.values[i]) for i in node.args]
                 scale = torch.as_tensor(node.op.rounding(args, value.detach())).abs()
             pairs.append((value, scale))
@@ -115,6 +116,13 @@ def sum_terms(
     used = [(g, r) for g, r in zip(grads, scales, strict=True) if g is not None]
     if not used:
         return torch.zeros_like(like), torch.zeros_like(like)
-    size = torch.stack([g.expand_as(like) for g, _ in used]).abs()
-    scale = torch.stack([torch.as_tensor(r).expand_as(like) for _, r in used])
+    shape = like.shape
+    size = torch.stack([g if g.shape == shape else g.expand(shape) for g, _ in used]).abs()
+    scale = torch.stack([_shaped(r, shape) for _, r in used])
     return (size * scale).sum(dim=0), size.sum(dim=0)
+
+
+def _shaped(r: Any, shape: torch.Size) -> torch.Tensor:
+    if isinstance(r, torch.Tensor) and r.shape == shape:
+        return r
+    return torch.as_tensor(r).expand(shape)
