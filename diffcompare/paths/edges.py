@@ -141,27 +141,38 @@ def find_edges(
     tracked = [(v, r) for v, r in rounded(tape, run) if v.requires_grad]
     targets = [inputs[j] for j in wrt]
     gaps = []
+    # A gap that is another's very tensor (log(u) and 1/u share the edge u = 0) is measured
+    # once: keyed by identity, the tensors kept alive here.
+    made: dict[Any, Any] = {}
+    measured: dict[int, tuple[torch.Tensor, tuple[torch.Tensor, ...]]] = {}
     for index in _edged(tape):
         node = tape.nodes[index]
-        for said, gap in _gaps_of(tape, node, [run.values[i] for i in node.args]):
+        for said, gap in _gaps_of(tape, node, [run.values[i] for i in node.args], made):
             if not isinstance(gap, torch.Tensor) or not gap.requires_grad:
                 continue
-            # One backward pass: the slope (by the variables) and the sensitivity (by the
-            # rounded values) of the gap.
-            grads = torch.autograd.grad(
-                gap.sum(),
-                [*targets, *(v for v, _ in tracked)],
-                retain_graph=True,
-                allow_unused=True,
-            )
-            slope = torch.stack(
-                [torch.zeros_like(gap) if g is None else g for g in grads[: len(targets)]], dim=1
-            ).detach()
-            value = gap.detach()
-            scale = sum_terms(value, grads[len(targets) :], [r for _, r in tracked])
-            radius = running_bound(value, scale, dtype)
-            gaps.append(Gap(said, value, slope, radius))
+            if id(gap) not in measured:
+                measured[id(gap)] = (gap, _measure(gap, targets, tracked, dtype))
+            gaps.append(Gap(said, *measured[id(gap)][1]))
     return Edges(tuple(gaps))
+
+
+def _measure(
+    gap: torch.Tensor,
+    targets: Sequence[torch.Tensor],
+    tracked: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The gap's value, slope and radius, from one backward pass: the slope by the
+    variables, the sensitivity (for the radius) by the rounded values."""
+    grads = torch.autograd.grad(
+        gap.sum(), [*targets, *(v for v, _ in tracked)], retain_graph=True, allow_unused=True
+    )
+    slope = torch.stack(
+        [torch.zeros_like(gap) if g is None else g for g in grads[: len(targets)]], dim=1
+    ).detach()
+    value = gap.detach()
+    scale = sum_terms(value, grads[len(targets) :], [r for _, r in tracked])
+    return value, slope, running_bound(value, scale, dtype)
 
 
 _EDGED: dict[int, tuple[tuple[Node, ...], tuple[int, ...]]] = {}
@@ -187,16 +198,26 @@ def _edged(tape: Tape) -> tuple[int, ...]:
     return found
 
 
-def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[Said, object]]:
+def _gaps_of(
+    tape: Tape, node: Node, args: list[object], made: dict[Any, Any] | None = None
+) -> list[tuple[Said, object]]:
     """(description, gap value) for each edge of `node`; the values are computed from `args`
-    (the node's argument values), or None when only the descriptions are wanted."""
+    (the node's argument values), or None when only the descriptions are wanted. With
+    `made`, a difference already made from the same operands (by identity) is that tensor."""
     op = node.op
     if op is None:
         return []
     exprs = [tape.nodes[i].expr for i in node.args]
 
     def diff(a: object, b: object) -> object:
-        return None if a is None or b is None else a - b  # type: ignore[operator]
+        if a is None or b is None:
+            return None
+        if made is None:
+            return a - b  # type: ignore[operator]
+        key = (id(a), id(b) if isinstance(b, torch.Tensor) else b)
+        if key not in made:
+            made[key] = (a - b, a, b)  # type: ignore[operator]  # the operands kept alive
+        return made[key][0]
 
     found: list[tuple[Said, object]] = []
     if op.kink == "zero":
