@@ -223,19 +223,34 @@ def _edge_terms(
                 share = torch.stack([s.expand(n) for s, _ in kept])[:, None, :]
                 index = torch.tensor([r for _, r in kept])
                 per_edge[seed][ks] += (share * sizes[index]).sum(dim=0)
-            for e, i, _ in marked:
-                if used[e] not in row:
-                    continue
-                t = sizes[row[used[e]]]
-                weight = adjoints[seed][i]
-                if _tied(ops[i]):
-                    per_tie[seed][ks] += weight * t
-                if e in amplified:
-                    per_edge[seed][ks] += weight * torch.where(t == 0, 0.0, t * amplified[e])
-    for column, entry in enumerate(entries):
-        c = torch.tensor([abs(entry.dirs[0][j]) for j in wrt], dtype=points.dtype)[:, None]
-        total[:, column] = (c * per_edge[entry.seed]).sum(dim=0)
-        ties[:, column] = (c * per_tie[entry.seed]).sum(dim=0)
+            # The marked edges' terms, each stacked: (edges, directions, points) summed.
+            amplifying = [(e, i) for e, i, _ in marked if e in amplified and used[e] in row]
+            if amplifying:
+                weight = torch.stack([adjoints[seed][i].expand(n) for _, i in amplifying])
+                t = sizes[torch.tensor([row[used[e]] for e, _ in amplifying])]
+                scale = torch.stack(
+                    [
+                        torch.as_tensor(amplified[e], dtype=points.dtype).expand(n)
+                        for e, _ in amplifying
+                    ]
+                )
+                per_edge[seed][ks] += (
+                    weight[:, None, :] * torch.where(t == 0, 0.0, t * scale[:, None, :])
+                ).sum(dim=0)
+            tying = [(e, i) for e, i, _ in marked if _tied(ops[i]) and used[e] in row]
+            if tying:
+                weight = torch.stack([adjoints[seed][i].expand(n) for _, i in tying])
+                t = sizes[torch.tensor([row[used[e]] for e, _ in tying])]
+                per_tie[seed][ks] += (weight[:, None, :] * t).sum(dim=0)
+    # Each entry along its direction: sum over the wrt variables of |direction| times them.
+    weights = torch.tensor(
+        [[abs(entry.dirs[0][j]) for j in wrt] for entry in entries], dtype=points.dtype
+    )
+    for seed in shares:
+        picked = [c for c, entry in enumerate(entries) if entry.seed == seed]
+        chosen = weights[picked][:, :, None]  # (entries, wrt, 1)
+        total[:, picked] = (chosen * per_edge[seed]).sum(dim=1).T
+        ties[:, picked] = (chosen * per_tie[seed]).sum(dim=1).T
     return total, ties
 
 
