@@ -21,10 +21,11 @@ demo: $(VENV)/.installed
 	$(BIN)/diffcompare "x**2+3*x"
 
 # The verdict corpus is most of the run; pytest-xdist spreads it over two workers.
-# The service's browser test needs Debian's Chromium; the script installs it (as root) or
-# says why it cannot, and that test then skips with the reason.
+# The service's browser test needs Debian's Chromium and the SVG graphs Graphviz; the script
+# installs them (as root, with apt-get) or says what is missing, and the tests needing them
+# then skip with the reason. INSTALL_LATEX=1 also installs pdfLaTeX (about 3 minutes).
 test: $(VENV)/.installed-dev
-	sh scripts/install-browser.sh
+	sh scripts/install-system.sh
 	$(BIN)/python -m pytest -n 2
 
 lint: $(VENV)/.installed-dev

@@ -89,6 +89,7 @@ class SweepPoints:
     defined: np.ndarray  # (points,) bool
     on_edge: np.ndarray  # (points,) bool
     flagged: np.ndarray  # (points,) bool
+    function: np.ndarray  # (points, outputs): the expression's value (inf or NaN where undefined)
     values: dict[str, np.ndarray]  # method -> (points, wrt)
     bounds: dict[str, np.ndarray]  # method -> (points, wrt)
     rows: tuple[int, ...]  # the referenced points, ascending
@@ -213,6 +214,7 @@ def sweep(
     skipped = torch.zeros(n, len(setup.target.entries), dtype=torch.bool)
     defined = torch.empty(n, dtype=torch.bool)
     on_edge = torch.zeros(n, dtype=torch.bool)
+    function = torch.empty(n, len(setup.problem.outputs), dtype=points.dtype)
     for lo in range(0, n, CHUNK):
         batch = points[lo : lo + CHUNK]
         hi = lo + batch.shape[0]
@@ -223,8 +225,9 @@ def sweep(
             if name == "finite_difference":
                 skipped[lo:hi] = check.skipped
         with torch.no_grad():
-            f = torch.stack(setup.compiled.tape.run(columns(batch)).outputs).abs().amax(dim=0)
-        defined[lo:hi] = f.isfinite()
+            outputs = setup.compiled.tape.run(columns(batch)).outputs
+            function[lo:hi] = torch.stack([o.expand(hi - lo) for o in outputs], dim=1)
+        defined[lo:hi] = function[lo:hi].abs().amax(dim=1).isfinite()
         if setup.compiled.edged:
             edges = edges_at(setup.compiled, batch)
             if edges is not None and edges.gaps:
@@ -286,6 +289,7 @@ def sweep(
             defined=defined.numpy(),
             on_edge=on_edge.numpy(),
             flagged=flagged.numpy(),
+            function=function.numpy(),
             values={m: v.detach().numpy() for m, v in values.items()},
             bounds={m: b.detach().numpy() for m, b in bounds.items()},
             rows=tuple(rows),
@@ -300,6 +304,9 @@ def _ranges(
     setup: Setup, domain: str | Mapping[str, tuple[float, float]] | None
 ) -> dict[str, tuple[float, float]]:
     given = parse_domain(domain) if isinstance(domain, str) else dict(domain or {})
+    for name, (low, high) in given.items():
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise UsageError(f"--domain {name}={low}:{high}: need finite low < high")
     unknown = set(given) - set(setup.problem.names)
     if unknown:
         raise UsageError(
@@ -325,7 +332,8 @@ def _points(
     else:
         generator = torch.Generator().manual_seed(seed)
         unit = torch.rand(samples, len(ranges), generator=generator, dtype=torch.float64)
-    return (low + (high - low) * unit).to(dtype)
+    # Weighted, not low + (high - low) * unit: the width of -1e308:1e308 overflows.
+    return (low * (1 - unit) + high * unit).to(dtype)
 
 
 def _discrepancy(

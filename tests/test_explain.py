@@ -343,7 +343,8 @@ def test_latex_document_compiles(seed001: Explanation, lang: str, tmp_path: Path
     _check_latex_structure(tex)
     engine = "xelatex" if lang == "zh" else "pdflatex"
     if shutil.which(engine) is None:
-        pytest.skip(f"{engine} is not installed: checked the LaTeX structurally only")
+        how = " (INSTALL_LATEX=1 make test installs pdflatex)" if engine == "pdflatex" else ""
+        pytest.skip(f"{engine} is not installed: checked the LaTeX structurally only{how}")
     if lang == "zh" and shutil.which("kpsewhich"):
         found = subprocess.run(["kpsewhich", "ctex.sty"], capture_output=True, text=True)
         if not found.stdout.strip():

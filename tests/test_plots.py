@@ -25,7 +25,7 @@ def smooth():
 def test_the_curves_are_the_sweeps_values_sorted_and_thinned_to_their_envelope(smooth) -> None:
     kept = smooth.points
     fig = plot_sweep(smooth)
-    top = fig.axes[0]
+    top = fig.axes[1]  # below the expression's own panel
     lines = top.get_lines()
     n = smooth.count
     for i, method in enumerate(kept.values):
@@ -50,6 +50,22 @@ def test_the_curves_are_the_sweeps_values_sorted_and_thinned_to_their_envelope(s
     assert sorted(zip(reference.get_xdata(), reference.get_ydata(), strict=True)) == expected
 
 
+def test_the_top_panel_is_the_expression_itself(smooth) -> None:
+    """What an online derivative calculator shows first: a graph of the function, here the
+    value the compiled expression gave at each drawn sample (its envelope kept too)."""
+    kept = smooth.points
+    (line,) = plot_sweep(smooth).axes[0].get_lines()
+    x, y = line.get_xdata(), line.get_ydata()
+    xs = kept.at[:, 0]
+    expected = np.sin(xs) * np.exp(-(xs**2) / 2) / (1 + xs**2)
+    np.testing.assert_allclose(kept.function[:, 0], expected, rtol=1e-14, atol=1e-300)
+    order = np.argsort(xs)
+    rows = order[np.searchsorted(xs, x, sorter=order)]
+    np.testing.assert_array_equal(kept.function[rows, 0], y)
+    assert y.max() == kept.function.max() and y.min() == kept.function.min()
+    assert line.get_label() == SMOOTH
+
+
 def _stretch(t: np.ndarray, every: np.ndarray) -> np.ndarray:
     """Which of BINS equal stretches of the sweep's x range each of t falls in."""
     lo, hi = every.min(), every.max()
@@ -60,8 +76,8 @@ def test_each_error_panel_is_that_methods_error_and_bound_at_the_judged_points(s
     kept = smooth.points
     fig = plot_sweep(smooth)
     floor = sweep_curves(smooth).floor
-    assert len(fig.axes) == 1 + len(kept.values)
-    for ax, method in zip(fig.axes[1:], kept.values, strict=True):
+    assert len(fig.axes) == 2 + len(kept.values)
+    for ax, method in zip(fig.axes[2:], kept.values, strict=True):
         assert ax.get_yscale() == "log"
         bound_line, error_line = ax.get_lines()[:2]
         judged = sorted(kept.results, key=lambda r: r.at[0])
@@ -88,7 +104,7 @@ def test_undefined_stretches_kinks_and_disagreements_are_marked() -> None:
     assert 0.5 in data.on_edge or 0.5 in data.nondifferentiable
     assert list(data.disagree) == [0.0]
     fig = plot_sweep(report)
-    top = fig.axes[0]
+    top = fig.axes[1]
     (span,) = top.patches
     x0, x1 = span.get_x(), span.get_x() + span.get_width()
     assert (x0, x1) == pytest.approx((-1.0, -0.01))
@@ -100,7 +116,7 @@ def test_undefined_stretches_kinks_and_disagreements_are_marked() -> None:
     ]
     assert list(square.get_xdata()) == [0.0]
     # Autograd's NaN at 0 is marked in its panel, not hidden.
-    autograd = fig.axes[1 + list(report.points.values).index("autograd")]
+    autograd = fig.axes[2 + list(report.points.values).index("autograd")]
     assert "1 with no finite value" in autograd.get_title(loc="left")
 
 

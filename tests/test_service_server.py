@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 START_SECONDS = 180
+LOADED = "id => { const i = document.getElementById(id); return i.complete && i.naturalWidth > 0; }"
 MAX_BODY = 65_536  # the default
 CHROMIUM_FLAGS = [
     "--headless",
@@ -132,7 +134,7 @@ def test_fuzzed_from_the_openapi_no_server_error(server: str) -> None:
 
 def _browser_skip_reason() -> str | None:
     if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing: run scripts/install-browser.sh as root (make test does)"
+        return f"{CHROMIUM} is missing: run scripts/install-system.sh as root (make test does)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -169,6 +171,16 @@ def test_the_page_in_a_real_browser(server: str) -> None:
             table = page.locator("#table tbody").inner_text()
             assert "2569" in table and "autograd" in table, table
             expect(page.locator("#explain")).to_contain_text("Chain rule", timeout=60_000)
+            # The graph, drawn by Graphviz (or, without it, said so), and the plot over a range
+            # around x=2, both images that loaded.
+            if shutil.which("dot"):
+                page.wait_for_function(LOADED, arg="graph", timeout=60_000)
+                assert "x.grad = 2569" in (page.locator("#dot").text_content() or "")
+            else:
+                expect(page.locator("#graph-caption")).to_contain_text("No drawing (503)")
+            page.wait_for_function(LOADED, arg="plot", timeout=60_000)
+            expect(page.locator("#plot-status")).to_contain_text("agree")
+            expect(page.locator("#plot-status")).to_contain_text("from -1 to 5")
             page.fill("#formula", "3*(x**2+3*x+1)**2*(2*x+3)+4*(2*x+3)")
             page.press("#formula", "Enter")
             expect(page.locator("#check-result")).to_contain_text("Correct", timeout=60_000)
@@ -180,6 +192,21 @@ def test_the_page_in_a_real_browser(server: str) -> None:
             page.goto(shared)
             expect(page.locator("#verdict")).to_have_text("Verdict: agree", timeout=60_000)
             expect(page.locator("#explain")).to_contain_text("Chain rule", timeout=60_000)
+            page.wait_for_function(LOADED, arg="plot", timeout=60_000)
+
+            # The further options live in the URL too, and a malformed one is refused by name.
+            page.goto(f"{server}/?expr=x**2*y&at=x%3D1,y%3D2&hessian=1&fd=central")
+            expect(page.locator("#summary")).to_contain_text("hessian of", timeout=60_000)
+            expect(page.locator("#summary")).to_contain_text("finite differences: central")
+            assert page.locator("#more").get_attribute("open") is not None
+            assert page.locator("#hessian").is_checked()
+            page.locator("#hessian").uncheck()
+            page.fill("#jvp", "1, oops")
+            page.press("#jvp", "Enter")
+            expect(page.locator("#error")).to_contain_text('JVP direction: "oops" is not a number')
+            page.fill("#jvp", "1, 0, 0")
+            page.press("#jvp", "Enter")
+            expect(page.locator("#error")).to_contain_text("refused (422)", timeout=60_000)
 
             # A refused input says so, with the column.
             page.fill("#expr", "x + y.real")

@@ -26,6 +26,19 @@ def test_domain_text_is_parsed_and_bad_ranges_are_refused() -> None:
             parse_domain(bad)
 
 
+def test_ranges_as_wide_as_floats_go_and_bad_mappings_are_refused() -> None:
+    # The width of -1e308:1e308 overflows a float: the points must not (a reference made
+    # of infinities once crashed the sweep).
+    report = sweep("x", {"x": (-1e308, 1e308)}, 50, grid=True, keep_points=True)
+    assert report.points is not None
+    at = report.points.at[:, 0]
+    assert np.isfinite(at).all() and at[0] == -1e308 and at[-1] == 1e308
+    assert report.verdict == "agree"
+    for bad in [(3.0, 1.0), (float("nan"), 1.0), (0.0, float("inf"))]:
+        with pytest.raises(UsageError, match="need finite low < high"):
+            sweep("x", {"x": bad}, 10)
+
+
 def test_a_sweep_over_several_batches_agrees_and_summarises() -> None:
     report = sweep("sin(x)*exp(-x**2/2)/(1+x**2)", "x=-3:3", CHUNK + 1000, seed=1)
     assert report.count == CHUNK + 1000

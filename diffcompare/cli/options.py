@@ -177,10 +177,11 @@ def explanation_options(prefix: str) -> Callable[[F], F]:
                 click.option(
                     "--format",
                     "fmt",
-                    type=click.Choice(["text", "markdown", "latex"]),
+                    type=click.Choice(["text", "markdown", "latex", "dot", "svg"]),
                     default="text",
                     show_default=True,
-                    help=prefix + "text for the terminal, Markdown, or a LaTeX document.",
+                    help=prefix + "text for the terminal, Markdown, a LaTeX document, or the "
+                    "graph as DOT or as SVG (drawn by Graphviz's dot).",
                 ),
                 click.option(
                     "--lang",

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from diffcompare.explanation.model import Explanation, Node, Row
 
 
-FORMATS = ("text", "markdown", "latex")
+FORMATS = ("text", "markdown", "latex", "dot", "svg")
 LANGS = ("en", "zh")
 HEAD, TAIL = 12, 6
 """Rows a folded view keeps from the start and the end of a pass."""

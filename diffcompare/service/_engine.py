@@ -13,16 +13,20 @@ from diffcompare.language.parser import parse
 from diffcompare.language.problem import Problem
 from diffcompare.render.explanation import render as render_explanation
 from diffcompare.render.explanation import to_dot
-from diffcompare.sweep import sweep
+from diffcompare.render.graphviz import GraphvizMissing, dot_to_svg
+from diffcompare.sweep import REFERENCED, sweep
 
 __all__ = [
+    "REFERENCED",
     "DiffCompareError",
+    "GraphvizMissing",
     "InputError",
     "LimitError",
     "ParseError",
     "Problem",
     "UsageError",
     "compare",
+    "dot_to_svg",
     "explain",
     "parse",
     "render_explanation",

@@ -35,6 +35,8 @@ from diffcompare.service.models import (
     HealthResponse,
     ParseRequest,
     ParseResponse,
+    PlotRequest,
+    PlotResponse,
     SweepRequest,
     SweepResponse,
     VersionResponse,
@@ -58,7 +60,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "The body is larger than the limit."},
     503: {
         "model": ErrorResponse,
-        "description": "Saturated, or the request's worker died: try again after Retry-After.",
+        "description": "Saturated, or the request's worker died: try again after "
+        "Retry-After; or (no Retry-After) the server lacks a program the answer needs.",
     },
     504: {"model": ErrorResponse, "description": "The deadline passed; says what was running."},
 }
@@ -105,13 +108,21 @@ def create_app(limits: ServiceLimits | None = None, pool: WorkerPool | None = No
 
     @app.post("/v1/explain", response_model=ExplainResponse, responses=_ERRORS)
     async def explain(request: ExplainRequest) -> Response:
-        """The worked chain rule at one point, as text, Markdown, LaTeX or a DOT graph."""
+        """The worked chain rule at one point, as text, Markdown, LaTeX, or the graph as DOT
+        or drawn as SVG by Graphviz (503 where the server has no Graphviz)."""
         return await run("explain", request)
 
     @app.post("/v1/sweep", response_model=SweepResponse, responses=_ERRORS)
     async def sweep(request: SweepRequest) -> Response:
         """Every method at many points of a domain: the summary, not the points."""
         return await run("sweep", request)
+
+    @app.post("/v1/plot", response_model=PlotResponse, responses=_ERRORS)
+    async def plot(request: PlotRequest) -> Response:
+        """The sweep's figure over a range of one variable (or a map over two): each method's
+        derivative, and its error against its own bound at the referenced points; PNG
+        (base64) or SVG text, with the sweep's summary."""
+        return await run("plot", request)
 
     @app.post("/v1/check", response_model=CheckResponse, responses=_ERRORS)
     async def check(request: CheckRequest) -> Response:

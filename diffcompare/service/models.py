@@ -19,6 +19,9 @@ MAX_POINTS = 1000
 MAX_SWEEP = 1_000_000
 """Points one sweep may evaluate; the deadline bounds it too."""
 
+MAX_PLOT = 20_000
+"""Points one plot's sweep may evaluate (a figure shows no more; it keeps them all)."""
+
 Value = TypeAliasType("Value", FiniteFloat | list["Value"])  # type: ignore[misc]
 Point = dict[str, Value]  # type: ignore[misc]
 Dtype = Literal["float64", "float32"]
@@ -63,7 +66,11 @@ class ExplainRequest(_Request):
     at: Point = Field(description="The point to explain at.", examples=[{"x": 2}])
     wrt: str | list[str] | None = None
     shapes: Shapes | None = None
-    format: Literal["text", "markdown", "latex", "dot"] = "text"
+    format: Literal["text", "markdown", "latex", "dot", "svg"] = Field(
+        "text",
+        description="text, markdown, latex, the graph as DOT, or the graph drawn as SVG by "
+        "Graphviz (503 when the server has no Graphviz).",
+    )
     lang: Literal["en", "zh"] = "en"
 
 
@@ -77,6 +84,22 @@ class SweepRequest(_Request):
     seed: int = Field(0, ge=0, le=2**32 - 1)
     dtype: Dtype = "float64"
     fd: Scheme = "auto"
+
+
+class PlotRequest(_Request):
+    domain: str | dict[str, Annotated[list[FiniteFloat], Len(2, 2)]] | None = Field(
+        None,
+        description='The range to draw: "x=-3:3" or {"x": [-3, 3]}; default -3:3. One variable '
+        "gives curves, two a map of the worst error / bound.",
+        examples=[{"x": [-3, 3]}],
+    )
+    samples: int = Field(400, ge=1, le=MAX_PLOT)
+    grid: bool = False
+    wrt: str | list[str] | None = None
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    dtype: Dtype = "float64"
+    fd: Scheme = "auto"
+    format: Literal["png", "svg"] = "png"
 
 
 class CheckRequest(_Request):
@@ -157,10 +180,31 @@ class SweepResponse(_Response):
     disagreements: list[dict[str, Any]]
 
 
+class PlotResponse(_Response):
+    """The sweep's figure (`diffcompare EXPR --domain ... --plot FILE`) and its summary."""
+
+    format: Literal["png", "svg"]
+    media_type: Literal["image/png", "image/svg+xml"]
+    encoding: Literal["base64", "utf-8"] = Field(
+        description="How `image` holds the figure: base64 of the PNG bytes, or the SVG text."
+    )
+    image: str
+    expression: str
+    verdict: str
+    variables: list[str]
+    wrt: list[str]
+    domain: dict[str, list[float]]
+    points: int
+    counts: dict[str, int]
+
+
 class ExplainResponse(_Response):
     format: str
     lang: str
-    text: str = Field(description="The explanation (or DOT graph) as the CLI prints it.")
+    text: str = Field(
+        description="The explanation (the DOT graph, or the SVG drawing) as the CLI prints it."
+    )
+    dot: str | None = Field(None, description="For format svg, the DOT text it was drawn from.")
 
 
 class ParseResponse(_Response):

@@ -6,6 +6,9 @@ thread pools do not survive one), so each worker still runs its own torch warm-u
 
 from __future__ import annotations
 
+import matplotlib.backends.backend_agg  # noqa: F401  (the plots' PNG and SVG writers)
+import matplotlib.backends.backend_svg  # noqa: F401
+import matplotlib.figure  # noqa: F401
 import torch._dynamo  # noqa: F401  (torch imports it lazily on the first traced op: seconds)
 import torch.func  # noqa: F401
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import platform
 from collections.abc import Callable
 from typing import Any
 
 from diffcompare import __version__
 from diffcompare.service._engine import (
+    REFERENCED,
     DiffCompareError,
+    GraphvizMissing,
     LimitError,
     ParseError,
     Problem,
+    UsageError,
     compare,
+    dot_to_svg,
     explain,
     parse,
     render_explanation,
@@ -22,7 +28,7 @@ from diffcompare.service._engine import (
 from diffcompare.service.check import check_formula
 from diffcompare.service.phase import set_phase
 
-__all__ = ["DiffCompareError", "TASKS", "error_fields", "versions", "warm_up"]
+__all__ = ["DiffCompareError", "GraphvizMissing", "TASKS", "error_fields", "versions", "warm_up"]
 
 
 def _problem(params: dict[str, Any]) -> Problem:
@@ -64,15 +70,25 @@ def explain_task(params: dict[str, Any]) -> dict[str, Any]:
     set_phase(f"explaining {problem.text[:60]!r} (forward and backward pass, chain rule)")
     explanation = explain(problem, params["at"], params.get("wrt"))
     set_phase(f"rendering the explanation as {fmt}")
-    text = to_dot(explanation, lang) if fmt == "dot" else render_explanation(explanation, fmt, lang)
-    return {"format": fmt, "lang": lang, "text": text}
+    if fmt not in ("dot", "svg"):
+        return {"format": fmt, "lang": lang, "text": render_explanation(explanation, fmt, lang)}
+    dot = to_dot(explanation, lang)
+    if fmt == "dot":
+        return {"format": fmt, "lang": lang, "text": dot}
+    set_phase("drawing the graph with Graphviz's dot")
+    return {"format": fmt, "lang": lang, "text": dot_to_svg(dot), "dot": dot}
+
+
+def _domain(params: dict[str, Any]) -> Any:
+    domain = params.get("domain")
+    if isinstance(domain, dict):
+        domain = {n: (float(r[0]), float(r[1])) for n, r in domain.items()}
+    return domain
 
 
 def sweep_task(params: dict[str, Any]) -> dict[str, Any]:
     problem = _problem(params)
-    domain = params.get("domain")
-    if isinstance(domain, dict):
-        domain = {n: (float(r[0]), float(r[1])) for n, r in domain.items()}
+    domain = _domain(params)
     samples = params.get("samples", 10_000)
     set_phase(f"sweeping {problem.text[:60]!r} over {samples} points")
     report = sweep(
@@ -86,6 +102,48 @@ def sweep_task(params: dict[str, Any]) -> dict[str, Any]:
         fd=params.get("fd", "auto"),
     )
     return report.to_dict()
+
+
+def plot_task(params: dict[str, Any]) -> dict[str, Any]:
+    from diffcompare.plots import plot_sweep
+    from diffcompare.plots.cli_support import MAP_REFERENCED
+    from diffcompare.render.figures.sweep import DPI
+
+    problem = _problem(params)
+    count = len(problem.names)
+    if count not in (1, 2):
+        raise UsageError(
+            f"a plot draws an expression of one or two variables; this one has {count} "
+            "(substitute numbers for the others)"
+        )
+    samples, fmt = params.get("samples", 400), params.get("format", "png")
+    set_phase(f"sweeping {problem.text[:60]!r} over {samples} points for a plot")
+    report = sweep(
+        problem,
+        _domain(params),
+        samples,
+        grid=params.get("grid", False),
+        wrt=params.get("wrt"),
+        seed=params.get("seed", 0),
+        dtype=params.get("dtype", "float64"),
+        fd=params.get("fd", "auto"),
+        keep_points=True,
+        referenced=MAP_REFERENCED if count == 2 else REFERENCED,
+    )
+    set_phase(f"drawing the sweep's figure as {fmt}")
+    buffer = io.BytesIO()
+    plot_sweep(report).savefig(buffer, dpi=DPI, format=fmt)
+    drawn = buffer.getvalue()
+    summary = report.to_dict()
+    return {
+        "format": fmt,
+        "media_type": "image/png" if fmt == "png" else "image/svg+xml",
+        "encoding": "base64" if fmt == "png" else "utf-8",
+        "image": base64.b64encode(drawn).decode() if fmt == "png" else drawn.decode("utf-8"),
+        **{k: summary[k] for k in ("expression", "verdict", "variables", "wrt", "domain")},
+        "points": summary["points"],
+        "counts": summary["counts"],
+    }
 
 
 def parse_task(params: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +177,7 @@ TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "compare": compare_task,
     "explain": explain_task,
     "sweep": sweep_task,
+    "plot": plot_task,
     "parse": parse_task,
     "check": check_task,
 }

@@ -87,6 +87,9 @@ def answer(kind: str, params: dict[str, Any], memory_mb: int = 0) -> tuple[int, 
 
     try:
         return 200, strict_json(tasks.TASKS[kind](params)), True
+    except tasks.GraphvizMissing as error:  # the server lacks a program: not the input's fault
+        body = {"error": "unavailable", "message": " ".join(str(error).split())}
+        return 503, strict_json(body), True
     except tasks.DiffCompareError as error:
         return 422, strict_json(tasks.error_fields(error)), True
     except MemoryError:

@@ -57,11 +57,15 @@ def _draw_curves(data: SweepCurves) -> Figure:
     """A sweep in one variable: each method's derivative over the domain on top, and below,
     one panel per method, its relative error at the referenced points against its bound."""
     methods = list(data.values)
-    fig = new_figure(8.0, 2.6 + 1.55 * len(methods))
+    fig = new_figure(8.0, 4.0 + 1.55 * len(methods))
     axes = fig.subplots(
-        1 + len(methods), 1, sharex=True, gridspec_kw={"height_ratios": [2.2] + [1] * len(methods)}
+        2 + len(methods),
+        1,
+        sharex=True,
+        gridspec_kw={"height_ratios": [1.4, 2.2] + [1] * len(methods)},
     )
-    top = axes[0]
+    _draw_function(axes[0], data)
+    top = axes[1]
     for m in methods:
         s = style_of(m)
         top.plot(
@@ -86,11 +90,11 @@ def _draw_curves(data: SweepCurves) -> Figure:
     )
     top.set_ylabel(f"d/d{data.entry} of the expression")
     top.set_title(
-        f"{data.text}: derivative by {data.entry} at {data.count:,} points "
+        f"derivative by {data.entry} at {data.count:,} points "
         f"({data.dtype}; lines thinned to their envelope)",
         loc="left",
     )
-    for ax in axes:
+    for ax in axes[1:]:
         _mark_domain(ax, data, legend=ax is top)
     if data.flagged.size:
         top.plot(
@@ -123,7 +127,7 @@ def _draw_curves(data: SweepCurves) -> Figure:
         + [float(np.nanmax(e.errors)) for e in data.errors.values() if e.errors.size]
         + [float(np.nanmax(e.bounds)) for e in data.errors.values() if e.bounds.size]
     )
-    for ax, m in zip(axes[1:], methods, strict=True):
+    for ax, m in zip(axes[2:], methods, strict=True):
         _draw_errors(ax, data, m, high)
     axes[-1].set_xlabel(f"{data.variable} (the expression's input, as given)")
     fig.text(
@@ -137,6 +141,19 @@ def _draw_curves(data: SweepCurves) -> Figure:
     )
     fig.get_layout_engine().set(h_pad=0.04, rect=(0, 0.035, 1, 0.965))  # type: ignore[union-attr, call-arg]
     return fig
+
+
+def _draw_function(ax: Axes, data: SweepCurves) -> None:
+    """The expression itself over the domain (each output of a vector-valued one)."""
+    outputs = data.function.shape[1]
+    for k in range(outputs):
+        label = data.text if outputs == 1 else f"output {k}"
+        ax.plot(data.x, data.function[:, k], color="#222222", linewidth=1.2, label=label)
+    ax.set_ylabel("the expression")
+    ax.set_title(f"{data.text} over {data.variable}", loc="left")
+    _mark_domain(ax, data, legend=False)
+    ax.legend(loc="upper left", framealpha=0.9)
+    ax.grid(True, alpha=0.3)
 
 
 def _draw_errors(ax: Axes, data: SweepCurves, method: str, high: float) -> None:

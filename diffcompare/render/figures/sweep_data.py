@@ -37,7 +37,8 @@ class MethodErrors:
 
 @dataclass(frozen=True, eq=False)
 class SweepCurves:
-    """A sweep in one variable: each method's derivative over the domain (rows sorted by x,
+    """A sweep in one variable: the expression and each method's derivative over the domain
+    (rows sorted by x,
     thinned to the envelope of BINS bins), the reference and each method's relative error at
     the referenced points, and where the expression is undefined, sits on a kink or domain
     edge, or two methods differ beyond their bounds."""
@@ -49,6 +50,7 @@ class SweepCurves:
     count: int  # points swept
     rows: np.ndarray  # the drawn rows of the sweep, sorted by x
     x: np.ndarray  # at those rows
+    function: np.ndarray  # (rows, outputs): the expression's value there (NaN: not finite)
     values: dict[str, np.ndarray]  # method -> derivative at those rows (NaN: not finite)
     labels: dict[str, str]  # method -> its name for a legend
     reference_x: np.ndarray
@@ -104,7 +106,8 @@ def sweep_curves(report: SweepReport, entry: int = 0) -> SweepCurves:
     kept = kept_points(report)
     x_all = kept.at[:, 0].astype(np.float64)
     order = np.argsort(x_all, kind="stable")
-    rows = _envelope(x_all, order, [v[:, entry] for v in kept.values.values()])
+    function = list(kept.function.T)
+    rows = _envelope(x_all, order, [*function, *(v[:, entry] for v in kept.values.values())])
     floor = float(np.finfo(report.dtype).eps) / 16
     judged = [r for r in kept.results if r.verdict != NONDIFFERENTIABLE]
     referenced = [r for r in judged if r.reference[entry] is not None]
@@ -118,6 +121,7 @@ def sweep_curves(report: SweepReport, entry: int = 0) -> SweepCurves:
         count=report.count,
         rows=rows,
         x=x_all[rows],
+        function=_float(kept.function[rows]),
         values={m: _float(v[rows, entry]) for m, v in kept.values.items()},
         labels=dict(report.method_labels),
         reference_x=ref_x,
