@@ -51,17 +51,18 @@ def rounded(tape: Tape, run: Run) -> Rounded:
     each one's rounding: the op table's `rounding` column of the node's row, else |value|.
     The run must keep its values (Tape.run with keep=True)."""
     pairs: Rounded = []
+    # Note: under no_grad the sizes record no graph; the values need no detaching first.
     with torch.no_grad():
         for node, value in zip(tape.nodes, run.values, strict=True):
             if node.op is None:
                 continue
             if node.op.rounding is None:
-                scale = value.detach().abs()
+                scale = value.abs()
             else:
-                args = [_plain(run.values[i]) for i in node.args]
-                scale = torch.as_tensor(node.op.rounding(args, value.detach())).abs()
+                args = [run.values[i] for i in node.args]
+                scale = torch.as_tensor(node.op.rounding(args, value)).abs()
             pairs.append((value, scale))
-    pairs.extend((c, c.detach().abs()) for c in run.constants)
+        pairs.extend((c, c.abs()) for c in run.constants)
     return pairs
 
 

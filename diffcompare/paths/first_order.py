@@ -81,14 +81,16 @@ def first_order_bounds(prepared: CompiledPrepared, points: torch.Tensor) -> Boun
         gradients[seed] = [
             torch.zeros_like(t) if g is None else g for g, t in zip(found[:w], targets, strict=True)
         ]
-        shares[seed] = [None if g is None else g.detach().abs() for g in found[w : w + e]]
+        # Signed, as found (their sizes are taken stacked, under no_grad, in _edge_terms).
+        shares[seed] = list(found[w : w + e])
         adjoints[seed] = {
-            i: (torch.zeros(n, dtype=points.dtype) if g is None else g.detach().abs())
+            i: (torch.zeros(n, dtype=points.dtype) if g is None else g)
             for i, g in zip(marked, found[w + e :], strict=True)
         }
     values = [_along(gradients[entry.seed], entry.dirs[0], wrt) for entry in entries]
     relative, absolute = _sensitivity(values, rounded(tape, run))
-    derivative, ties = _edge_terms(prepared, points, run, edges, shares, adjoints, inputs)
+    with torch.no_grad():
+        derivative, ties = _edge_terms(prepared, points, run, edges, shares, adjoints, inputs)
     result = torch.stack([v.detach() for v in values], dim=1)
     relative = relative + derivative
     return (
@@ -180,7 +182,9 @@ def _edge_terms(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per entry, sum over edges u -> a of |adj(a) da/du| |du/dx| along the entry's
     direction (with what a backward formula amplifies of its own roundings), and the
-    forward-mode scale at min and max, sum over their arguments of |adj(a)| |du/dx|."""
+    forward-mode scale at min and max, sum over their arguments of |adj(a)| |du/dx|.
+    `shares` (adj(a) da/du per edge) and `adjoints` are as reverse mode gave them, signed.
+    Runs under no_grad (forward mode still carries its tangents)."""
     import torch.autograd.forward_ad as fwad
 
     tape = prepared.tape
@@ -220,13 +224,13 @@ def _edge_terms(
                 (s, row[a]) for s, a in zip(found, used, strict=True) if s is not None and a in row
             ]
             if kept:
-                share = torch.stack([s.expand(n) for s, _ in kept])[:, None, :]
+                share = torch.stack([s.expand(n) for s, _ in kept]).abs()[:, None, :]
                 index = torch.tensor([r for _, r in kept])
                 per_edge[seed][ks] += (share * sizes[index]).sum(dim=0)
             # The marked edges' terms, each stacked: (edges, directions, points) summed.
             amplifying = [(e, i) for e, i, _ in marked if e in amplified and used[e] in row]
             if amplifying:
-                weight = torch.stack([adjoints[seed][i].expand(n) for _, i in amplifying])
+                weight = torch.stack([adjoints[seed][i].expand(n) for _, i in amplifying]).abs()
                 t = sizes[torch.tensor([row[used[e]] for e, _ in amplifying])]
                 scale = torch.stack(
                     [
@@ -239,7 +243,7 @@ def _edge_terms(
                 ).sum(dim=0)
             tying = [(e, i) for e, i, _ in marked if _tied(ops[i]) and used[e] in row]
             if tying:
-                weight = torch.stack([adjoints[seed][i].expand(n) for _, i in tying])
+                weight = torch.stack([adjoints[seed][i].expand(n) for _, i in tying]).abs()
                 t = sizes[torch.tensor([row[used[e]] for e, _ in tying])]
                 per_tie[seed][ks] += (weight[:, None, :] * t).sum(dim=0)
     # Each entry along its direction: sum over the wrt variables of |direction| times them.
