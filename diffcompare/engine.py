@@ -393,14 +393,15 @@ def judge_points(
         outputs=len(setup.problem.outputs),
         formulas=setup.prepared["symbolic"].tape,
     )
-    truth = reference(
-        (*setup.problem.outputs, *setup.derivatives.raw),
-        setup.problem.variables,
-        subset.tolist(),
-    )
-    # Each method's rows taken once (not once per row: a sweep judges hundreds).
-    chosen = {n: (values[n][rows], checks[n].subset(rows)) for n in METHODS}
     at = subset.tolist()
+    truth = reference((*setup.problem.outputs, *setup.derivatives.raw), setup.problem.variables, at)
+    # Each method's rows taken once (not once per row: a sweep judges hundreds), and not at
+    # all when every row is judged.
+    every = subset is points
+    chosen = {
+        n: (values[n], checks[n]) if every else (values[n][rows], checks[n].subset(rows))
+        for n in METHODS
+    }
     return tuple(
         judge(
             context,

@@ -191,8 +191,9 @@ def _method_point(
                 skips.append(f"its error bound is {bound} in {_name(context.dtype)}, not judged")
             elif truth is not None and math.isfinite(value):
                 error = abs(mpmath.mpf(value) - truth)
-                if not float(error) <= bound:  # also catches a NaN bound
-                    problems.append(f"error {float(error):.3g} exceeds its bound {bound:.3g}")
+                size = float(error)
+                if not size <= bound:  # also catches a NaN bound
+                    problems.append(f"error {size:.3g} exceeds its bound {bound:.3g}")
             elif truth is not None:
                 why = _why_nonfinite(context, at, k, name)
                 problems.append(
@@ -206,9 +207,9 @@ def _method_point(
                 digits.append(None)
                 continue
             relative = float(error / abs(truth))
-            abs_errors.append(float(error))
+            abs_errors.append(size)
             rel_errors.append(relative)
-            ulps.append(float(error) / _ulp(float(truth), eps))
+            ulps.append(size / _ulp(float(truth), eps))
             digits.append(full if relative == 0 else min(full, max(0.0, -math.log10(relative))))
     if not judged:
         status = "not judged: the derivative does not exist here"

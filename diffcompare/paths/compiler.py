@@ -21,6 +21,7 @@ import torch
 from diffcompare.errors import DiffCompareError
 from diffcompare.language.ops import BY_NODE, OPS, Op
 from diffcompare.language.problem import Problem
+from diffcompare.paths.memo import Memo
 
 
 class CompileError(DiffCompareError):
@@ -65,6 +66,7 @@ class Tape:
         keep: bool = False,
         track_constants: bool = False,
         lift: Callable[[int], Any] | None = None,
+        use: Callable[[int, int, Any], Any] | None = None,
     ) -> Run:
         """Evaluate on `inputs` (one tensor of shape (points,) per variable).
 
@@ -75,7 +77,9 @@ class Tape:
         With `lift` (for forward-mode AD), a constant an op takes as an operand is
         `lift(node index)` instead of a number (a pow's exponent stays a number): torch's
         forward rules take a slow path, importing torch._dynamo on first use, when one
-        operand is a dual and the other is not.
+        operand is a dual and the other is not. With `use`, op node i takes
+        `use(i, position, value)` as its argument at each position instead of the value
+        (the first-order bound passes each use of a tensor through its own alias).
         """
         if len(inputs) != len(self.variables):
             raise ValueError(f"expected {len(self.variables)} inputs, got {len(inputs)}")
@@ -84,7 +88,7 @@ class Tape:
         like = inputs[0] if inputs else torch.zeros(())
         values: list[Any] = []
         constants: list[torch.Tensor] = []
-        for node in self.nodes:
+        for index, node in enumerate(self.nodes):
             if node.input is not None:
                 values.append(inputs[node.input])
             elif node.op is None:
@@ -102,6 +106,8 @@ class Tape:
                         lift(i) if self.nodes[i].value is not None and liftable(node, p) else v
                         for p, (i, v) in enumerate(zip(node.args, args, strict=True))
                     ]
+                if use is not None:
+                    args = [use(index, p, v) for p, v in enumerate(args)]
                 values.append(apply_node(node, args, like))
         outputs = tuple(_shaped(_as_tensor(values[i], like), shape) for i in self.outputs)
         kept = tuple(v for v, n in zip(values, self.nodes, strict=True) if n.op is not None)
@@ -265,13 +271,22 @@ def apply_node(node: Node, args: list[Any], like: torch.Tensor) -> torch.Tensor:
 
 
 def _exact(node: Node, dtype: torch.dtype) -> bool:
-    """Whether `dtype` holds the constant node's exact value."""
+    """Whether `dtype` holds the constant node's exact value (known once per constant: every
+    run that tracks constants asks)."""
     assert node.value is not None
-    if not math.isfinite(node.value):  # a non-real constant: nothing to round
+    value = node.value
+    if not math.isfinite(value):  # a non-real constant: nothing to round
         return True
-    if dtype == torch.float32 and float(torch.tensor(node.value, dtype=dtype)) != node.value:
+    return _EXACT.get((node.expr, value, dtype), lambda: _holds(node.expr, value, dtype))
+
+
+def _holds(expr: sympy.Expr, value: float, dtype: torch.dtype) -> bool:
+    if dtype == torch.float32 and float(torch.tensor(value, dtype=dtype)) != value:
         return False
-    return bool(node.expr == sympy.Rational(*Fraction(node.value).as_integer_ratio()))
+    return bool(expr == sympy.Rational(*Fraction(value).as_integer_ratio()))
+
+
+_EXACT: Memo[bool] = Memo(4096)
 
 
 def _shaped(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:

@@ -21,15 +21,44 @@ from typing import Any
 import torch
 
 from diffcompare.paths.compiler import Node, Tape
-from diffcompare.paths.error_model import rounded, running_bound, sensitivity
+from diffcompare.paths.error_model import rounded, running_bound, sum_terms
+
+
+class Said:
+    """A gap's description, worded only when it is shown: printing the SymPy expressions
+    in it costs more than finding the gap at a point."""
+
+    __slots__ = ("parts", "template")
+
+    def __init__(self, template: str, *parts: object) -> None:
+        self.template = template
+        self.parts = parts
+
+    def __str__(self) -> str:
+        return self.template.format(*(str(p) for p in self.parts))
+
+
+class _Listed:
+    """Expressions listed, the middle of a long list elided, when shown."""
+
+    def __init__(self, exprs: Sequence[object]) -> None:
+        self.exprs = exprs
+
+    def __str__(self) -> str:
+        shown = [str(e) for e in self.exprs]
+        return ", ".join(shown if len(shown) <= 4 else [*shown[:2], "...", shown[-1]])
 
 
 @dataclass(frozen=True)
 class Gap:
-    what: str  # "the kink of abs at x - 1/10 = 0"
+    said: Said  # "the kink of abs where x - 1/10 = 0", worded when shown
     value: torch.Tensor  # (points,)
     slope: torch.Tensor  # (points, wrt): d gap / d variable
     radius: torch.Tensor  # (points,): rounding-error bound of the gap
+
+    @property
+    def what(self) -> str:
+        return str(self.said)
 
 
 @dataclass(frozen=True)
@@ -109,50 +138,106 @@ def find_edges(
     """The gaps of `tape` at the points given by `inputs` (one tensor per variable, which
     must require grad), with slopes along the variables at positions `wrt`."""
     run = tape.run(inputs, keep=True, track_constants=True)
-    tracked = rounded(tape, run)
+    tracked = [(v, r) for v, r in rounded(tape, run) if v.requires_grad]
     targets = [inputs[j] for j in wrt]
     gaps = []
-    for node in tape.nodes:
-        for what, gap in _gaps_of(tape, node, [run.values[i] for i in node.args]):
+    # A gap that is another's very tensor (log(u) and 1/u share the edge u = 0) is measured
+    # once: keyed by identity, the tensors kept alive here.
+    made: dict[Any, Any] = {}
+    measured: dict[int, tuple[torch.Tensor, tuple[torch.Tensor, ...]]] = {}
+    for index in _edged(tape):
+        node = tape.nodes[index]
+        for said, gap in _gaps_of(tape, node, [run.values[i] for i in node.args], made):
             if not isinstance(gap, torch.Tensor) or not gap.requires_grad:
                 continue
-            grads = torch.autograd.grad(gap.sum(), targets, retain_graph=True, allow_unused=True)
-            slope = torch.stack(
-                [torch.zeros_like(gap) if g is None else g for g in grads], dim=1
-            ).detach()
-            (scale,) = sensitivity([gap], tracked)
-            radius = running_bound(gap.detach(), scale, dtype)
-            gaps.append(Gap(what, gap.detach(), slope, radius))
+            if id(gap) not in measured:
+                measured[id(gap)] = (gap, _measure(gap, targets, tracked, dtype))
+            gaps.append(Gap(said, *measured[id(gap)][1]))
     return Edges(tuple(gaps))
 
 
-def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[str, object]]:
+def _measure(
+    gap: torch.Tensor,
+    targets: Sequence[torch.Tensor],
+    tracked: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The gap's value, slope and radius, from one backward pass: the slope by the
+    variables, the sensitivity (for the radius) by the rounded values."""
+    grads = torch.autograd.grad(
+        gap.sum(), [*targets, *(v for v, _ in tracked)], retain_graph=True, allow_unused=True
+    )
+    slope = torch.stack(
+        [torch.zeros_like(gap) if g is None else g for g in grads[: len(targets)]], dim=1
+    ).detach()
+    value = gap.detach()
+    scale = sum_terms(value, grads[len(targets) :], [r for _, r in tracked])
+    return value, slope, running_bound(value, scale, dtype)
+
+
+_EDGED: dict[int, tuple[tuple[Node, ...], tuple[int, ...]]] = {}
+_EDGED_LOCK = threading.Lock()
+EDGED_TAPES = 256
+"""Tapes whose nodes with edges are remembered (by identity, keeping the nodes alive)."""
+
+
+def _edged(tape: Tape) -> tuple[int, ...]:
+    """The positions of the tape's nodes that have kinks, poles or domain edges: known once
+    per tape, so a batch looks only at those."""
+    nodes = tape.nodes
+    kept = _EDGED.get(id(nodes))
+    if kept is not None and kept[0] is nodes:
+        return kept[1]
+    found = tuple(
+        i for i, node in enumerate(nodes) if _gaps_of(tape, node, [None] * len(node.args))
+    )
+    with _EDGED_LOCK:
+        while len(_EDGED) >= EDGED_TAPES:
+            del _EDGED[next(iter(_EDGED))]
+        _EDGED[id(nodes)] = (nodes, found)
+    return found
+
+
+def _gaps_of(
+    tape: Tape, node: Node, args: list[object], made: dict[Any, Any] | None = None
+) -> list[tuple[Said, object]]:
     """(description, gap value) for each edge of `node`; the values are computed from `args`
-    (the node's argument values), or None when only the descriptions are wanted."""
+    (the node's argument values), or None when only the descriptions are wanted. With
+    `made`, a difference already made from the same operands (by identity) is that tensor."""
     op = node.op
     if op is None:
         return []
     exprs = [tape.nodes[i].expr for i in node.args]
 
     def diff(a: object, b: object) -> object:
-        return None if a is None or b is None else a - b  # type: ignore[operator]
+        if a is None or b is None:
+            return None
+        if made is None:
+            return a - b  # type: ignore[operator]
+        key = (id(a), id(b) if isinstance(b, torch.Tensor) else b)
+        if key not in made:
+            made[key] = (a - b, a, b)  # type: ignore[operator]  # the operands kept alive
+        return made[key][0]
 
-    found: list[tuple[str, object]] = []
+    found: list[tuple[Said, object]] = []
     if op.kink == "zero":
-        found.append((f"the kink of {op.name} where {exprs[0]} = 0", args[0]))
+        found.append((Said(f"the kink of {op.name} where {{}} = 0", exprs[0]), args[0]))
     elif op.kink == "tie":
         for i in range(len(args)):
             for j in range(i):
                 found.append(
-                    (f"the kink of {op.name} where {exprs[i]} = {exprs[j]}", diff(args[i], args[j]))
+                    (
+                        Said(f"the kink of {op.name} where {{}} = {{}}", exprs[i], exprs[j]),
+                        diff(args[i], args[j]),
+                    )
                 )
     elif op.kink == "origin":
         # The norm of the arguments: zero there only, its slope the direction away from it.
-        found.append((f"the kink of {op.name} where {_listed(exprs)} = 0", _length(args)))
+        found.append((Said(f"the kink of {op.name} where {{}} = 0", _Listed(exprs)), _length(args)))
     if op.pole is not None:
         found.append(
             (
-                f"a pole of {op.name} near {exprs[0]}",
+                Said(f"a pole of {op.name} near {{}}", exprs[0]),
                 op.pole(args[0]) if isinstance(args[0], torch.Tensor) else None,
             )
         )
@@ -169,16 +254,11 @@ def _gaps_of(tape: Tape, node: Node, args: list[object]) -> list[tuple[str, obje
             if math.isfinite(bound):
                 found.append(
                     (
-                        f"the edge of {op.name}'s domain where {exprs[i]} = {bound:g}",
+                        Said(f"the edge of {op.name}'s domain where {{}} = {bound:g}", exprs[i]),
                         diff(args[i], bound),
                     ),
                 )
     return found
-
-
-def _listed(exprs: Sequence[object]) -> str:
-    shown = [str(e) for e in exprs]
-    return ", ".join(shown if len(shown) <= 4 else [*shown[:2], "...", shown[-1]])
 
 
 def _length(args: Sequence[object]) -> torch.Tensor | None:

@@ -51,16 +51,18 @@ def rounded(tape: Tape, run: Run) -> Rounded:
     each one's rounding: the op table's `rounding` column of the node's row, else |value|.
     The run must keep its values (Tape.run with keep=True)."""
     pairs: Rounded = []
+    # Note: under no_grad the sizes record no graph; the values need no detaching first.
     with torch.no_grad():
         for node, value in zip(tape.nodes, run.values, strict=True):
             if node.op is None:
                 continue
-            scale = value.detach().abs()
-            if node.op.rounding is not None:
-                args = [_plain(run.values[i]) for i in node.args]
-                scale = torch.as_tensor(node.op.rounding(args, value.detach())).abs()
+            if node.op.rounding is None:
+                scale = value.abs()
+            else:
+                args = [run.values[i] for i in node.args]
+                scale = torch.as_tensor(node.op.rounding(args, value)).abs()
             pairs.append((value, scale))
-    pairs.extend((c, c.detach().abs()) for c in run.constants)
+        pairs.extend((c, c.abs()) for c in run.constants)
     return pairs
 
 
@@ -125,10 +127,7 @@ def sensitivity(
             grads = torch.autograd.grad(
                 out.sum(), [v for v, _ in tracked], retain_graph=True, allow_unused=True
             )
-            for (_, scale), grad in zip(tracked, grads, strict=True):
-                if grad is not None:
-                    relative = relative + (grad.abs() * scale).expand_as(relative)
-                    absolute = absolute + grad.abs().expand_as(absolute)
+            relative, absolute = sum_terms(relative, grads, [r for _, r in tracked])
         totals.append((relative, absolute))
     return totals
 
@@ -139,3 +138,24 @@ def running_bound(
     """The bound above, for results `values` with `scale` from `sensitivity`, in `dtype`."""
     relative, absolute = scale
     return SAFETY * (eps(dtype) * (values.abs() + relative) + tiny(dtype) * (1 + absolute))
+
+
+def sum_terms(
+    like: torch.Tensor, grads: Sequence[torch.Tensor | None], scales: Sequence[torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two sums of sensitivity, over the gradients g_i = d output/d v_i that are not
+    None and the rounding sizes r_i, stacked (one torch call each, not two per term):
+    (sum_i |g_i| r_i, sum_i |g_i|) in the shape of `like`, zeros where there are none."""
+    used = [(g, r) for g, r in zip(grads, scales, strict=True) if g is not None]
+    if not used:
+        return torch.zeros_like(like), torch.zeros_like(like)
+    shape = like.shape
+    size = torch.stack([g if g.shape == shape else g.expand(shape) for g, _ in used]).abs()
+    scale = torch.stack([_shaped(r, shape) for _, r in used])
+    return (size * scale).sum(dim=0), size.sum(dim=0)
+
+
+def _shaped(r: Any, shape: torch.Size) -> torch.Tensor:
+    if isinstance(r, torch.Tensor) and r.shape == shape:
+        return r
+    return torch.as_tensor(r).expand(shape)

@@ -131,16 +131,26 @@ def _complex_estimate(
     two = (parts[1] / (2 * h.T)).T
     normal = torch.finfo(points.dtype).smallest_normal
     lost = (h < normal).T.repeat(2, 1).reshape(-1)
-    zero = []
-    for values in zip(*(run.values for run in runs), strict=True):
-        if isinstance(values[0], torch.Tensor) and values[0].is_complex():
-            imaginary = torch.cat(
-                [v.imag.abs().expand(r.outputs[0].shape) for v, r in zip(values, runs, strict=True)]
-            )
-            lost = lost | ((imaginary > 0) & (imaginary < normal))
-            zero.append((imaginary == 0).reshape(2, w, n)[0])
+    complex_nodes = [
+        values
+        for values in zip(*(run.values for run in runs), strict=True)
+        if isinstance(values[0], torch.Tensor) and values[0].is_complex()
+    ]
+    zeros = torch.zeros(0, w, n, dtype=torch.bool)
+    if complex_nodes:
+        # Every node's imaginary part at once, (nodes, probes), each node's chunks joined:
+        # a few torch calls, not a few per node.
+        imaginary = torch.stack(
+            [
+                torch.cat(
+                    [v.imag.expand(r.outputs[0].shape) for v, r in zip(values, runs, strict=True)]
+                )
+                for values in complex_nodes
+            ]
+        ).abs()
+        lost = lost | ((imaginary > 0) & (imaginary < normal)).any(dim=0)
+        zeros = (imaginary == 0).reshape(-1, 2, w, n)[:, 0]
     trusted = ~lost.reshape(2, w, n).any(dim=0).T & one.isfinite() & two.isfinite()
-    zeros = torch.stack(zero) if zero else torch.zeros(0, w, n, dtype=torch.bool)
     return one, (one - two).abs() / 3, trusted, zeros
 
 
