@@ -259,11 +259,13 @@ def probe_values(
     outputs, runs = [], []
     for start in range(0, blocks, per_chunk):
         stop = min(blocks, start + per_chunk)
-        batch = points.to(moved.dtype).expand(stop - start, n, v).clone()
-        batch[torch.arange(stop - start), :, at[start:stop]] = moved[start:stop]
+        # Built as columns (variable, probe, point): one copy of the points per probe,
+        # each variable's column a contiguous row, not one clone per variable.
+        batch = points.T.to(moved.dtype)[:, None, :].expand(v, stop - start, n)
+        batch = batch.clone(memory_format=torch.contiguous_format)
+        batch[at[start:stop], torch.arange(stop - start), :] = moved[start:stop]
         with torch.no_grad():
-            # One copy into columns, not one clone per variable.
-            run = tape.run(list(batch.reshape(-1, v).T.contiguous().unbind(0)), keep=keep)
+            run = tape.run(list(batch.reshape(v, -1).unbind(0)), keep=keep)
         if keep:
             runs.append(run)
         else:
