@@ -23,6 +23,8 @@ from collections.abc import Callable
 import torch
 
 import diffcompare
+from diffcompare import engine
+from diffcompare.paths.methods import METHODS
 
 SEED001 = "(x**2+3*x+1)**3+4*(x**2+3*x+1)+2"
 MIXED = "sin(x)*exp(-x**2/2)/(1+x**2)+log(1+x**2)*tanh(x)"
@@ -52,6 +54,33 @@ def _median_seconds(work: Callable[[], object], calls: int) -> float:
         work()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _phases(
+    text: str, names: tuple[str, ...], span: tuple[float, float], calls: int, rng: random.Random
+) -> dict[str, float]:
+    """Median milliseconds per call of each phase of Prepared.compare at new points: each
+    method's values, each method's check (its error bound), and the judging (edges, the
+    50-digit reference, the verdicts)."""
+    setup = engine.prepared_setup(text)
+    times: dict[str, list[float]] = {}
+    for _ in range(calls):
+        at = {n: round(rng.uniform(*span), 3) for n in names}
+        points = engine._points(setup.problem, at).to(setup.settings.dtype)
+        values, checks = {}, {}
+        for name, method in METHODS.items():
+            prepared = setup.prepared[name]
+            start = time.perf_counter()
+            values[name] = method.evaluate(prepared, points)
+            middle = time.perf_counter()
+            checks[name] = method.check(prepared, points, values[name])
+            end = time.perf_counter()
+            times.setdefault(f"{name} value", []).append((middle - start) * 1e3)
+            times.setdefault(f"{name} bound", []).append((end - middle) * 1e3)
+        start = time.perf_counter()
+        engine.judge_points(setup, points, values, checks, [0])
+        times.setdefault("judging", []).append((time.perf_counter() - start) * 1e3)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -99,6 +128,14 @@ def main() -> None:
         ratio = mine / check
         met = "met" if ratio <= 5 else "NOT met"
         print(f"{text:52} {mine * 1e3:7.2f}ms {check * 1e3:8.2f}ms {ratio:6.1f}  {met}")
+    print()
+    print("Where a call's time goes (median ms per call, each phase timed in the engine's own")
+    print("order at new points; 'bound' is the method's error bound, which gradcheck lacks):")
+    for text, (_, names, span) in CASES.items():
+        phases = _phases(text, names, span, args.calls, rng)
+        total = sum(phases.values())
+        shown = ", ".join(f"{name} {ms:.2f}" for name, ms in phases.items())
+        print(f"  {text}\n    {shown}; total {total:.2f}")
     met = "met" if first_call <= 0.150 else "NOT met"
     print(
         f"first call of the mixed expression (warm process): {first_call * 1e3:.0f} ms "
