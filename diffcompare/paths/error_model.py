@@ -94,11 +94,17 @@ def backward_rounding(node: Node, args: Sequence[Any], result: torch.Tensor, pos
     """How far the roundings inside torch's backward formula of `node` move its local
     derivative by its argument at `position`, absolute, in units of eps (0 when the row's
     formula amplifies none): the op table's `backward_rounding` column."""
+    return backward_roundings(node, args, result)[position]
+
+
+def backward_roundings(node: Node, args: Sequence[Any], result: torch.Tensor) -> Sequence[Any]:
+    """backward_rounding for every argument of `node` at once (one call of the column: a
+    reduction's is one pass over all its arguments, not one per argument)."""
     op = node.op
     if op is None or op.backward_rounding is None:
-        return 0.0
+        return [0.0] * len(args)
     with torch.no_grad():
-        return op.backward_rounding([_plain(a) for a in args], result.detach())[position]
+        return op.backward_rounding([_plain(a) for a in args], result.detach())
 
 
 def _plain(value: Any) -> Any:

@@ -27,7 +27,7 @@ from diffcompare.language.ops import Op
 from diffcompare.paths.compiler import Run, Tape
 from diffcompare.paths.error_model import (
     Rounded,
-    backward_rounding,
+    backward_roundings,
     rounded,
     running_bound,
     sum_terms,
@@ -200,10 +200,13 @@ def _edge_terms(
     ops = {i: tape.nodes[i].op for i, _ in edges}
     marked = [(e, i, p) for e, (i, p) in enumerate(edges) if _amplifies(ops[i]) or _tied(ops[i])]
     amplified = {}
+    by_node: dict[int, Sequence[Any]] = {}  # every argument's at once: a reduction has n
     for e, i, p in marked:
         if _amplifies(ops[i]):
-            *args, value = _plain(tape, run, i)
-            amplified[e] = backward_rounding(tape.nodes[i], args, value, p)
+            if i not in by_node:
+                *args, value = _plain(tape, run, i)
+                by_node[i] = backward_roundings(tape.nodes[i], args, value)
+            amplified[e] = by_node[i][p]
     used = [tape.nodes[i].args[p] for i, p in edges]  # the node each edge leaves
     group = max(1, TANGENT_ELEMENTS // max(n, 1))
     for start in range(0, w, group):
