@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any
 
 import mpmath
 import sympy
-from mpmath.libmp import finf, fnan, fninf
 
 from diffcompare.language.ops import OPS, Real, as_mpf
+from diffcompare.paths.reference import _agree, _evalf_value
+from diffcompare.paths.reference import _apply as _apply_rule
 
 REFERENCE_DIGITS = 50
 
@@ -29,10 +29,8 @@ _BRANCHING = {row.node for row in OPS.values() if row.kink == "zero" and row.nod
 _BRANCH_DIGITS = 10  # plenty to know a sign
 _CONSTANTS = {sympy.pi: mpmath.pi, sympy.E: mpmath.e}
 _RULES = {row.node: row.mpmath for row in OPS.values() if row.node and row.mpmath}
-_TOLERANCE = {digits: mpmath.mpf(10) ** -digits for digits in (REFERENCE_DIGITS, _BRANCH_DIGITS)}
 _MISSING = object()
 _ZERO = Fraction(0)
-_INFINITE = (finf, fninf, fnan)
 
 
 class _Unsupported(Exception):
@@ -198,36 +196,4 @@ def _apply(node: sympy.Basic, args: list[Real]) -> Real | None:
     rule = _RULES.get(type(node))
     if rule is None:
         raise _Unsupported(node)
-    try:
-        value = rule(*args)
-    except (ZeroDivisionError, ValueError, OverflowError):
-        return None
-    if type(value) is Fraction or value is None:
-        return value
-    if type(value) is int:
-        return Fraction(value)
-    if type(value) is mpmath.mpf and value._mpf_ not in _INFINITE:
-        return value
-    return None  # non-real (mpc), infinite or nan
-
-
-def _agree(a: Real | None, b: Real | None, digits: int) -> bool:
-    if a is None or b is None:
-        return a is b
-    if type(a) is Fraction and type(b) is Fraction:
-        return a == b  # exact at every precision
-    with mpmath.workdps(PRECISIONS[-1]):
-        a, b = as_mpf(a), as_mpf(b)
-        return bool(abs(a - b) <= abs(b) * _TOLERANCE[digits])
-
-
-def _evalf_value(formula: sympy.Expr, point: dict[sympy.Symbol, Fraction]) -> Any:
-    subs = {v: sympy.Rational(x.numerator, x.denominator) for v, x in point.items()}
-    try:
-        value = formula.evalf(REFERENCE_DIGITS, subs=subs)
-    except (ZeroDivisionError, ValueError, TypeError):
-        return None
-    if not (value.is_number and value.is_real and value.is_finite):
-        return None
-    with mpmath.workdps(REFERENCE_DIGITS + 10):
-        return mpmath.mpf(sympy.Float(value, REFERENCE_DIGITS)._mpf_)
+    return _apply_rule(rule, args)
