@@ -23,7 +23,7 @@ import torch
 
 import diffcompare
 from diffcompare import engine
-from diffcompare.explanation import build
+from diffcompare.explanation import prepared as build
 
 FAMILIES = (
     "sin({a}*x)+x**2/{b}",

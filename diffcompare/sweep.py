@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from diffcompare.engine import Setup, edges_at, judge_points, prepared_setup
+from diffcompare.engine import Setup, judge_points, prepared_setup
 from diffcompare.errors import UsageError
 from diffcompare.language.problem import Problem
 from diffcompare.paths.method_types import Check, columns
@@ -27,6 +27,7 @@ from diffcompare.paths.methods import METHODS
 from diffcompare.paths.symbolic import SIMPLIFY_SECONDS
 from diffcompare.render.json_values import json_ready
 from diffcompare.report import PointResult, point_dict
+from diffcompare.sampling import edges_at
 from diffcompare.verdict import AGREE, DISAGREE, NONDIFFERENTIABLE, UNDEFINED, overall
 
 CHUNK = 1 << 16

@@ -160,17 +160,17 @@ def test_a_comparison_never_imports_torch_dynamo() -> None:
 
 
 def test_explain_prepares_a_text_once_for_many_points() -> None:
-    from diffcompare.explanation import build
+    from diffcompare.explanation import build, prepared
 
     engine.clear_cache()
     first = build.explain("sin(x*y)+x/y", {"x": 1.0, "y": 2.0})
-    misses = build._PREPARED.misses
+    misses = prepared._PREPARED.misses
     again = build.explain("sin(x*y)+x/y", {"x": 0.5, "y": -3.0})
-    assert build._PREPARED.misses == misses  # the second point derived and compiled nothing
+    assert prepared._PREPARED.misses == misses  # the second point derived and compiled nothing
     assert again.point == (0.5, -3.0) and first.point == (1.0, 2.0)
     # The cached explanation is the one an uncached run gives at that point.
     engine.clear_cache()
-    assert len(build._PREPARED) == 0
+    assert len(prepared._PREPARED) == 0
     assert build.explain("sin(x*y)+x/y", {"x": 0.5, "y": -3.0}) == again
 
 

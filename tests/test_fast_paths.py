@@ -16,7 +16,7 @@ import sympy
 import torch
 from slow_paths import first_order_bounds as reference_bounds
 
-from diffcompare import engine
+from diffcompare import engine, sampling
 from diffcompare.paths.edges import edges_at, find_edges
 from diffcompare.paths.error_model import eps
 from diffcompare.paths.finite_differences import COMPLEX_STEP, _complex_estimate
@@ -42,7 +42,7 @@ CASES = [
 
 
 def _points(setup: engine.Setup) -> torch.Tensor:
-    points = engine._sample(setup, 6, seed=3)
+    points = sampling.sample(setup, 6, seed=3)
     if "max" in setup.problem.text:  # and ties, where min and max select half each
         tie = points[:1].clone()
         tie[0, 1] = tie[0, 0]

@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "report": 4,  # frozen results
     "judging": 5,  # values -> verdicts
     "explanation": 6,  # the worked chain rule
+    "sampling": 7,  # where to look without given points; below the engine, which uses it
     "engine": 7,  # prepare once, evaluate at points, judge
     "sweep": 7,
     # front doors: they call the engine, the engine never imports them

@@ -3,13 +3,13 @@ engine's modules is one edit here)."""
 
 from __future__ import annotations
 
-from diffcompare.engine import _sample
 from diffcompare.engine import prepared_setup as prepare
 from diffcompare.errors import DiffCompareError, UsageError
 from diffcompare.language.ops import FUNCTIONS, Op
 from diffcompare.language.parser import parse, parse_shapes
 from diffcompare.oracle.generate import ExpressionGenerator
 from diffcompare.paths.targets import make_target
+from diffcompare.sampling import sample as _sample
 from diffcompare.verdict import DISAGREE, VERDICTS
 
 __all__ = [

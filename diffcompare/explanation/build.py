@@ -19,7 +19,6 @@ import sympy
 import torch
 from sympy.core.parameters import distribute
 
-from diffcompare.errors import UsageError
 from diffcompare.explanation.model import (
     EPS,
     FACTOR_NODES,
@@ -35,14 +34,12 @@ from diffcompare.explanation.model import (
     Step,
     Term,
 )
-from diffcompare.language.parser import parse
-from diffcompare.language.problem import Problem, choose_wrt, point_values
-from diffcompare.paths.budget import check_entries
+from diffcompare.explanation.prepared import prepared
+from diffcompare.language.problem import Problem, point_values
 from diffcompare.paths.compiler import Node as TapeNode
-from diffcompare.paths.compiler import Tape, compile_problem
-from diffcompare.paths.memo import Memo
+from diffcompare.paths.compiler import Tape
 from diffcompare.paths.reference import reference
-from diffcompare.paths.symbolic import SIMPLIFY_SECONDS, Gradient, gradient
+from diffcompare.paths.symbolic import SIMPLIFY_SECONDS, Gradient
 
 Point = Mapping[str, float] | float
 
@@ -64,60 +61,9 @@ def explain(
     Raises InputError for text outside the input language and UsageError for a point or
     `wrt` that does not fit the expression.
     """
-    problem, tape, derivatives = _prepared(expr, wrt, shapes, simplify_seconds)
+    problem, tape, derivatives = prepared(expr, wrt, shapes, simplify_seconds)
     point = point_values(problem, at)
     return explain_tape(problem.text, tape, derivatives, point)
-
-
-CACHE_SIZE = 64
-"""Prepared explanations kept (by text and options), the least recently used dropped first."""
-
-_PREPARED: Memo[tuple[Problem, Tape, tuple[Gradient, ...]]] = Memo(CACHE_SIZE)
-
-
-def clear_cache() -> None:
-    """Forget every prepared explanation (after changing a SymPy rule or an op-table row)."""
-    _PREPARED.cache_clear()
-
-
-def _prepared(
-    expr: str | Problem,
-    wrt: str | Sequence[str] | None,
-    shapes: Mapping[str, Sequence[int]] | None,
-    simplify_seconds: float,
-) -> tuple[Problem, Tape, tuple[Gradient, ...]]:
-    """What an explanation needs that does not depend on the point (the parsed problem, its
-    compiled tape and each output's SymPy gradient), from the bounded cache or made and kept
-    there, so explaining the same text at many points derives and compiles it once."""
-
-    def make() -> tuple[Problem, Tape, tuple[Gradient, ...]]:
-        if isinstance(expr, str):
-            problem = parse(expr, shapes=shapes) if shapes else parse(expr)
-        else:
-            problem = expr
-        if not problem.variables:
-            raise UsageError(f"{problem.text!r} has no variables to differentiate by")
-        targets = choose_wrt(problem, wrt)
-        check_entries(problem, len(problem.outputs) * len(targets))
-        tape = compile_problem(problem)
-        # A vector-valued expression is explained row by row: one backward pass per output.
-        derivatives = tuple(
-            gradient(problem, targets, simplify_seconds / len(problem.outputs), output=k)
-            for k in range(len(problem.outputs))
-        )
-        return problem, tape, derivatives
-
-    try:
-        key = (
-            expr if isinstance(expr, str) else ("problem", expr),
-            None if shapes is None else tuple((k, tuple(v)) for k, v in shapes.items()),
-            wrt if wrt is None or isinstance(wrt, str) else tuple(wrt),
-            simplify_seconds > 0,
-        )
-        hash(key)
-    except TypeError:
-        return make()
-    return _PREPARED.get(key, make)
 
 
 def explain_tape(

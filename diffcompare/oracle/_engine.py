@@ -4,7 +4,6 @@ place, so a move of the engine's modules is one edit here."""
 from __future__ import annotations
 
 from diffcompare.engine import Setup, compare
-from diffcompare.engine import _usable as usable
 from diffcompare.engine import prepared_setup as prepare
 from diffcompare.errors import DiffCompareError, UsageError
 from diffcompare.language.ops import BY_NODE, FUNCTIONS, OPS, Op
@@ -16,6 +15,7 @@ from diffcompare.paths.fd_steps import choose as choose_step
 from diffcompare.paths.fd_steps import truncation_estimate as truncation
 from diffcompare.paths.reference import reference
 from diffcompare.report import Report
+from diffcompare.sampling import usable
 from diffcompare.sweep import parse_domain
 
 __all__ = [
