@@ -9,26 +9,19 @@ from fractions import Fraction
 import mpmath
 import sympy
 
-from diffcompare.language.ops import OPS, Real, as_mpf
-from diffcompare.paths.reference import _agree, _evalf_value
+from diffcompare.language.ops import Real, as_mpf
+from diffcompare.paths.reference import (
+    _BRANCH_DIGITS,
+    _BRANCHING,
+    _CONSTANTS,
+    _RULES,
+    PRECISIONS,
+    REFERENCE_DIGITS,
+    _agree,
+    _evalf_value,
+)
 from diffcompare.paths.reference import _apply as _apply_rule
 
-REFERENCE_DIGITS = 50
-
-# Working precisions in decimal digits: a value is settled when two in a row agree to
-# REFERENCE_DIGITS, so the first pair tolerates 20 digits of cancellation and each later pair
-# more; past the last, SymPy's evalf decides.
-PRECISIONS = (70, 100, 160, 280)
-
-# A row with a kink at zero branches on its argument's sign, as does DiracDelta (which the
-# derivatives of sign and Heaviside produce): the branch is trusted when the argument is exact
-# or the same at two precisions, since a rounded zero has a sign at every precision.
-_BRANCHING = {row.node for row in OPS.values() if row.kink == "zero" and row.node} | {
-    sympy.DiracDelta
-}
-_BRANCH_DIGITS = 10  # plenty to know a sign
-_CONSTANTS = {sympy.pi: mpmath.pi, sympy.E: mpmath.e}
-_RULES = {row.node: row.mpmath for row in OPS.values() if row.node and row.mpmath}
 _MISSING = object()
 _ZERO = Fraction(0)
 
