@@ -4,7 +4,9 @@ run, and malformed lines as error lines."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import time
 
 from diffcompare.batch import result_fields, run
@@ -112,7 +114,13 @@ def _a_hanging_item_is_reported_and_the_run_goes_on(
 def _a_dask_local_cluster_gives_identical_results(
     by_id: dict[object, dict], lines: list[str]
 ) -> None:
-    summary = run(lines, workers=2, dask="local", deadline=DEADLINE)
+    # Dask's scheduler serves HTTP on 8787 unless told otherwise, and warns (an error here)
+    # where another program holds it: hold it, as another program might.
+    with socket.socket() as taken:
+        with contextlib.suppress(OSError):  # already held by something else: the same test
+            taken.bind(("0.0.0.0", 8787))
+            taken.listen()
+        summary = run(lines, workers=2, dask="local", deadline=DEADLINE)
     on_dask = {line["id"]: line for line in summary.lines}
     assert on_dask.keys() == by_id.keys()
     for key, line in by_id.items():

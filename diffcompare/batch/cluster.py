@@ -49,6 +49,10 @@ def connect(address: str, workers: int) -> Iterator[Client]:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # The scheduler serves HTTP (metrics) even without a dashboard, on 8787 by
+                # default: where that port is taken it warns and moves. A free loopback
+                # port from the start: two clusters, or one beside another program, never meet.
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as client,
