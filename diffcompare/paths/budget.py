@@ -1,7 +1,7 @@
 """What one comparison may cost, checked before the work it guards: about 10 s and 2 GB for
 one point on a 2-core machine. Refusals are one line naming the limit and how to ask for less.
 
-Three measures, all counts of work rather than clocks, so every thread and process refuses
+Four measures, all counts of work rather than clocks, so every thread and process refuses
 the same inputs:
 
 - per point, a first derivative's cost predicted path by path, in units of one graph node
